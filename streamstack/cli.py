@@ -1,0 +1,242 @@
+"""The streamstack command: local lab lifecycle, artifacts, playbook runs."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import PROJECT_ROOT, collections, engine, image, lab, layout, runner
+from .errors import StreamstackError
+
+console = Console(highlight=False)
+
+
+def say(message: str) -> None:
+    console.print(f"[bold cyan]>[/] {message}")
+
+
+def _lab(prefix: str) -> lab.Lab:
+    return lab.Lab(prefix=prefix)
+
+
+def _run(playbook: str, inventory: Path, **kwargs) -> runner.Summary:
+    say(f"running {playbook} on {inventory.relative_to(PROJECT_ROOT) if inventory.is_relative_to(PROJECT_ROOT) else inventory}")
+    started = time.monotonic()
+    summary, run_dir = runner.run_playbook(playbook, inventory, **kwargs)
+    elapsed = time.monotonic() - started
+    text = runner.format_summary(summary, run_dir)
+    style = "green" if summary.ok else "red"
+    console.print(f"[{style}]{playbook}: {'ok' if summary.ok else 'FAILED'} in {elapsed:.0f}s, "
+                  f"changed={summary.changed}[/]")
+    console.print(text, markup=False)
+    if not summary.ok:
+        raise SystemExit(2)
+    return summary
+
+
+def _inventory(inventory: str | None, hosts: int, prefix: str) -> Path:
+    if inventory:
+        path = Path(inventory).resolve()
+        if not path.exists():
+            raise StreamstackError(f"inventory {inventory} does not exist")
+        return path
+    return lab.write_inventory(_lab(prefix), hosts)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="streamstack")
+def cli() -> None:
+    """ZooKeeper, Kafka, HDFS/YARN and Spark streaming lab: one command up."""
+
+
+@cli.command()
+@click.option("--fix", is_flag=True, help="Install and start a Docker engine if none answers.")
+def doctor(fix: bool) -> None:
+    """Check the controller: Docker engine, collections, artifacts cache."""
+    say(engine.ensure_engine(fix=fix, progress=say))
+    if collections.install(progress=say):
+        say("installed Ansible collections into .cache/collections")
+    say("collections: " + ", ".join(collections.COLLECTIONS))
+
+
+@cli.group(name="image")
+def image_group() -> None:
+    """The node image (built from Debian packages, no registry)."""
+
+
+@image_group.command(name="build")
+@click.option("--force", is_flag=True, help="Rebuild even if the image exists.")
+def image_build(force: bool) -> None:
+    """Build the node image if it is missing."""
+    engine.ensure_engine(fix=False)
+    tag, built = image.build(force=force, progress=say)
+    say(f"{tag} {'built' if built else 'already present (nothing to do)'}")
+
+
+@cli.group(name="lab")
+def lab_group() -> None:
+    """The local lab's container hosts."""
+
+
+prefix_option = click.option("--prefix", default="", hidden=True,
+                             help="Name prefix for a second lab beside the default one.")
+
+
+@lab_group.command(name="up")
+@click.option("--hosts", "count", type=click.IntRange(layout.MIN_HOSTS, layout.MAX_HOSTS),
+              default=3, show_default=True, help="Number of container hosts.")
+@click.option("--publish/--no-publish", default=True, show_default=True,
+              help="Publish Kafka and web UI ports on 127.0.0.1.")
+@prefix_option
+def lab_up(count: int, publish: bool, prefix: str) -> None:
+    """Create and start the container hosts (systemd inside)."""
+    engine.ensure_engine(fix=False)
+    tag, _ = image.build(progress=say)
+    inventory = lab.up(tag, count=count, lab=_lab(prefix), publish=publish, progress=say)
+    say(f"inventory: {inventory}")
+
+
+@lab_group.command(name="down")
+@click.option("--purge", is_flag=True, help="Also delete the data volumes (topics, HDFS).")
+@prefix_option
+def lab_down(purge: bool, prefix: str) -> None:
+    """Remove the container hosts (data volumes are kept unless --purge)."""
+    lab.down(_lab(prefix), purge=purge, progress=say)
+
+
+@lab_group.command(name="status")
+@prefix_option
+def lab_status(prefix: str) -> None:
+    """Show the container hosts."""
+    _print_lab_status(prefix)
+
+
+def _print_lab_status(prefix: str) -> list[dict]:
+    rows = lab.status(_lab(prefix))
+    table = Table("host", "container", "systemd", "published on 127.0.0.1")
+    for row in rows:
+        table.add_row(row["name"], row["state"], row["systemd"], row["ports"])
+    console.print(table if rows else "no lab containers")
+    return rows
+
+
+@cli.group(name="artifacts")
+def artifacts_group() -> None:
+    """Release artifacts cached on the controller."""
+
+
+@artifacts_group.command(name="fetch")
+@click.option("--offline", is_flag=True, help="Never touch the network.")
+@click.option("--source", type=click.Choice(["maven", "archive"]), default="maven",
+              show_default=True)
+def artifacts_fetch(offline: bool, source: str) -> None:
+    """Resolve, verify and stage Kafka, ZooKeeper, Hadoop and Spark."""
+    from . import artifacts
+
+    artifacts.fetch(artifacts.default_cache_dir(), source=source, offline=offline, progress=say)
+
+
+@cli.command()
+@click.option("--hosts", "count", type=click.IntRange(layout.MIN_HOSTS, layout.MAX_HOSTS),
+              default=3, show_default=True, help="Number of container hosts.")
+@click.option("--inventory", "-i", help="Lab VMs inventory: skip the local containers.")
+@click.option("--check", is_flag=True, help="Dry run: --check --diff, nothing changes.")
+@prefix_option
+def up(count: int, inventory: str | None, check: bool, prefix: str) -> None:
+    """Everything: engine, image, lab, artifacts, site.yml (ZK, Kafka, HDFS, YARN, Spark, jobs)."""
+    started = time.monotonic()
+    if collections.install(progress=say):
+        say("installed Ansible collections")
+    if inventory is None:
+        say(engine.ensure_engine(fix=True, progress=say))
+        tag, _ = image.build(progress=say)
+        inventory_path = lab.up(tag, count=count, lab=_lab(prefix), progress=say)
+    else:
+        inventory_path = _inventory(inventory, count, prefix)
+    _run("site.yml", inventory_path, check=check)
+    say(f"up in {time.monotonic() - started:.0f}s")
+    if inventory is None and not prefix:
+        _print_endpoints()
+
+
+def _print_endpoints() -> None:
+    table = Table("what", "where")
+    table.add_row("Kafka (from this machine)", "localhost:9092, localhost:9093, localhost:9094")
+    table.add_row("HDFS NameNode UI", "http://127.0.0.1:9870")
+    table.add_row("YARN ResourceManager UI", "http://127.0.0.1:8088")
+    table.add_row("MapReduce JobHistory UI", "http://127.0.0.1:19888")
+    table.add_row("Spark driver UIs (jobs)", "http://127.0.0.1:4040, :4041")
+    table.add_row("a shell on the master", "docker exec -it hadoop-master bash")
+    console.print(table)
+
+
+@cli.command()
+@click.option("--purge", is_flag=True, help="Also delete the data volumes.")
+@prefix_option
+def down(purge: bool, prefix: str) -> None:
+    """Remove the local lab."""
+    lab.down(_lab(prefix), purge=purge, progress=say)
+
+
+@cli.command()
+@prefix_option
+def status(prefix: str) -> None:
+    """Container hosts and their state."""
+    _print_lab_status(prefix)
+
+
+@cli.command(name="run")
+@click.argument("playbook")
+@click.option("--inventory", "-i", help="Inventory (default: the local lab).")
+@click.option("--check", is_flag=True, help="--check --diff: report, change nothing.")
+@click.option("--limit", "-l", help="Limit to these hosts.")
+@click.option("--tags", "-t", help="Only tasks with these tags.")
+@click.option("--extra-var", "-e", "extra", multiple=True, help="key=value extra variable.")
+@prefix_option
+def run_cmd(playbook: str, inventory: str | None, check: bool, limit: str | None,
+            tags: str | None, extra: tuple[str, ...], prefix: str) -> None:
+    """Run one playbook of the project (site.yml, playbooks/kafka.yml, ...)."""
+    path = PROJECT_ROOT / playbook
+    if not path.exists():
+        candidate = PROJECT_ROOT / "playbooks" / f"{playbook.removesuffix('.yml')}.yml"
+        if not candidate.exists():
+            raise StreamstackError(f"no playbook {playbook}",
+                                   hint="see site.yml and playbooks/ for the names")
+        playbook = str(candidate.relative_to(PROJECT_ROOT))
+    extravars = dict(item.split("=", 1) for item in extra)
+    _run(playbook, _inventory(inventory, 3, prefix), check=check, limit=limit, tags=tags,
+         extravars=extravars)
+
+
+@cli.command()
+@click.option("--inventory", "-i", help="Inventory (default: the local lab).")
+@prefix_option
+def preflight(inventory: str | None, prefix: str) -> None:
+    """Validate inventory and hosts; changes nothing."""
+    _run("playbooks/preflight.yml", _inventory(inventory, 3, prefix))
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except StreamstackError as exc:
+        console.print(f"[bold red]error:[/] {exc}", markup=True)
+        if exc.hint:
+            console.print(f"[yellow]hint:[/] {exc.hint}")
+        sys.exit(1)
+    except SystemExit:
+        raise
+
+
+if __name__ == "__main__":
+    main()

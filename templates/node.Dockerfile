@@ -1,0 +1,22 @@
+# Node image for the streamstack local lab: a systemd host, like a lab VM.
+# BASE is either a local debian:bookworm image or the debootstrapped rootfs.
+ARG BASE=debian:bookworm
+FROM ${BASE}
+ARG PACKAGES
+ENV container=docker DEBIAN_FRONTEND=noninteractive
+# Install only what the base lacks: the debootstrapped base already has everything,
+# so that path needs no network at build time.
+RUN if ! dpkg -s ${PACKAGES} >/dev/null 2>&1; then \
+      apt-get update && apt-get install -y --no-install-recommends ${PACKAGES} \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
+# Units that make no sense in a container host, or that would block boot.
+RUN systemctl mask getty.target console-getty.service systemd-firstboot.service \
+      systemd-udevd.service systemd-udev-trigger.service systemd-modules-load.service \
+      sys-kernel-config.mount sys-kernel-debug.mount sys-fs-fuse-connections.mount \
+      systemd-remount-fs.service apt-daily.timer apt-daily-upgrade.timer \
+    && systemctl set-default multi-user.target \
+    && rm -f /etc/machine-id && touch /etc/machine-id \
+    && mkdir -p /var/lib/apt/lists/partial
+STOPSIGNAL SIGRTMIN+3
+CMD ["/lib/systemd/systemd"]
