@@ -25,7 +25,9 @@ def _lab(prefix: str) -> lab.Lab:
 
 
 def _run(playbook: str, inventory: Path, **kwargs) -> runner.Summary:
-    say(f"running {playbook} on {inventory.relative_to(PROJECT_ROOT) if inventory.is_relative_to(PROJECT_ROOT) else inventory}")
+    inside = inventory.is_relative_to(PROJECT_ROOT)
+    shown = inventory.relative_to(PROJECT_ROOT) if inside else inventory
+    say(f"running {playbook} on {shown}")
     started = time.monotonic()
     summary, run_dir = runner.run_playbook(playbook, inventory, **kwargs)
     elapsed = time.monotonic() - started

@@ -1,0 +1,65 @@
+# streamstack: `make up` brings the whole lab up, `make test` checks it.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+export PATH := $(BIN):$(PATH)
+INVENTORY ?= inventories/local
+# pytest exits 5 when it collected nothing: that is a failure here, never a pass.
+PYTEST = scripts/pytest-strict
+
+.PHONY: help deps up down status lint unit infra e2e molecule test test-all \
+        test-reliability bench docs clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+deps: $(VENV)/.installed ## Python dependencies and Ansible collections
+	$(BIN)/python -m streamstack.collections
+
+up: deps ## Engine, image, lab, artifacts, the full stack and the jobs
+	$(BIN)/streamstack up
+
+down: deps ## Remove the lab (data volumes kept; `streamstack down --purge` drops them)
+	$(BIN)/streamstack down
+
+status: deps
+	$(BIN)/streamstack status
+
+lint: deps ## ruff, ansible-lint (production profile), generated role docs up to date
+	$(BIN)/ruff check .
+	$(BIN)/ansible-lint -q --profile production
+	$(BIN)/python -m streamstack.docs --check
+
+unit: deps ## Unit tests: templates, validation, runner, CLI
+	$(PYTEST) tests/unit
+
+infra: deps ## testinfra against the running lab (or INVENTORY=...)
+	$(PYTEST) tests/infra --hosts=ansible://all --ansible-inventory=$(INVENTORY)
+
+e2e: deps ## The handout, end to end, against the running lab
+	$(PYTEST) tests/e2e --ansible-inventory=$(INVENTORY) --hosts=ansible://all
+
+molecule: deps ## molecule/default: full stack in fresh containers, idempotence, verify
+	$(BIN)/molecule test -s default
+
+test: lint unit infra e2e ## What CI runs after `make up`
+
+test-all: test molecule ## Also the molecule scenarios
+
+test-reliability: deps ## Fault tests (broker and job kills), bounded in time
+	$(PYTEST) tests/reliability --hosts=ansible://all --ansible-inventory=$(INVENTORY)
+
+bench: deps ## Benchmarks; results under bench/results
+	$(BIN)/python -m streamstack.bench
+
+docs: deps ## Regenerate each role's README variable table
+	$(BIN)/python -m streamstack.docs
+
+clean:
+	rm -rf runs .pytest_cache .ruff_cache

@@ -1,0 +1,38 @@
+import pytest
+import yaml
+
+from streamstack import PROJECT_ROOT, layout
+
+
+def test_committed_local_inventory_is_the_generated_three_host_layout():
+    committed = yaml.safe_load((PROJECT_ROOT / "inventories/local/hosts.yml").read_text())
+    assert committed == layout.inventory(3)
+
+
+def test_three_hosts_spread_brokers_one_per_host_with_handout_ports():
+    hosts = {host.name: host for host in layout.lab_hosts(3)}
+    assert [b for h in hosts.values() for b in h.kafka_brokers] == [
+        {"id": 0, "port": 9092}, {"id": 1, "port": 9093}, {"id": 2, "port": 9094}]
+    assert "hdfs_namenode" in hosts["hadoop-master"].groups
+    assert "hdfs_datanode" not in hosts["hadoop-master"].groups
+    assert hosts["hadoop-worker1"].published_ports == [9093]
+    assert 9870 in hosts["hadoop-master"].published_ports
+
+
+def test_one_host_is_the_handout_single_layout():
+    (master,) = layout.lab_hosts(1)
+    assert [b["port"] for b in master.kafka_brokers] == [9092, 9093, 9094]
+    assert {"zookeeper", "kafka", "hdfs_namenode", "hdfs_datanode", "yarn_nodemanager",
+            "spark_client"} <= set(master.groups)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 5])
+def test_zookeeper_ensemble_is_always_odd(count):
+    members = [h for h in layout.lab_hosts(count) if "zookeeper" in h.groups]
+    assert len(members) % 2 == 1
+
+
+@pytest.mark.parametrize("count", [0, 6])
+def test_host_count_out_of_range_is_refused(count):
+    with pytest.raises(ValueError, match="1 to 5 hosts"):
+        layout.lab_hosts(count)
