@@ -1,0 +1,750 @@
+"""Preflight rules: what is wrong with an inventory, before anything changes.
+
+The rules are pure functions over one data structure, so they are unit tested without
+hosts. ``playbooks/preflight.yml`` gathers a few read-only facts on every host, builds the
+structure on the controller (``playbooks/action_plugins/streamstack_preflight.py``) and
+calls :func:`check`; ``streamstack preflight`` shows the same list.
+
+The structure::
+
+    {"hosts": {
+        "hadoop-master": {
+            "groups": ["zookeeper", "kafka", ...],
+            "vars": {"kafka_brokers": [{"id": 0, "port": 9092}], "kafka_mode": "zookeeper",
+                     ...},          # the variables of VARIABLE_DEFAULTS, as the host sees them
+            "facts": {              # absent or partial when not gathered (unit tests)
+                "memtotal_mb": 24000,
+                "default_ipv4": "172.18.0.2",
+                "mounts": [{"mount": "/", "size_available": 1234}],       # bytes
+                "data_dirs": ["/var/lib/kafka", ...],
+                "listening": [{"port": 9092, "address": "0.0.0.0", "process": "java",
+                               "user": "kafka"}],
+                "resolves": {"hadoop-worker1": "172.18.0.3", "other": None},
+            }},
+        ...}}
+
+Every problem is an :class:`Issue`; its text is
+``<host>: <variable>=<value>: <problem>. Fix: <what to do>``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+ERROR, WARNING = "error", "warning"
+
+KAFKA_MODES = ("zookeeper", "kraft")
+ARTIFACTS_SOURCES = ("maven", "archive")
+
+# Groups every deployment needs; zookeeper only when Kafka is not in KRaft mode.
+REQUIRED_GROUPS = (
+    "hdfs_namenode",
+    "yarn_resourcemanager",
+    "kafka",
+    "zookeeper",
+    "hdfs_datanode",
+    "yarn_nodemanager",
+    "spark_client",
+)
+# Groups whose service has no HA support in streamstack: exactly one host.
+SINGLE_HOST_GROUPS = {"hdfs_namenode": "NameNode", "yarn_resourcemanager": "ResourceManager"}
+
+# Ports each group's services listen on (upstream defaults, as the roles configure them).
+# ``exclusive`` False: the service moves to the next free port by itself (Spark UI).
+SERVICE_PORTS: dict[str, list[tuple[str, int, bool]]] = {
+    "zookeeper": [("ZooKeeper client", 2181, True), ("ZooKeeper quorum", 2888, True),
+                  ("ZooKeeper election", 3888, True)],
+    "hdfs_namenode": [("NameNode RPC", 9000, True), ("NameNode UI", 9870, True),
+                      ("SecondaryNameNode UI", 9868, True)],
+    "hdfs_datanode": [("DataNode UI", 9864, True), ("DataNode data", 9866, True),
+                      ("DataNode IPC", 9867, True)],
+    "yarn_resourcemanager": [("ResourceManager UI", 8088, True),
+                             ("ResourceManager scheduler", 8030, True),
+                             ("ResourceManager tracker", 8031, True),
+                             ("ResourceManager RPC", 8032, True),
+                             ("ResourceManager admin", 8033, True),
+                             ("JobHistory RPC", 10020, True), ("JobHistory UI", 19888, True)],
+    "yarn_nodemanager": [("NodeManager localizer", 8040, True),
+                         ("NodeManager RPC", 8041, True), ("NodeManager UI", 8042, True)],
+    "spark_client": [("Spark driver UI", 4040, False)],
+}
+
+# Variables the rules read, with the value used when neither the inventory nor a role
+# default sets them. The playbook passes each host's value of every one of these.
+VARIABLE_DEFAULTS: dict[str, object] = {
+    "kafka_brokers": [],
+    "kafka_mode": "zookeeper",
+    "kafka_topics": [],
+    "kafka_forward_external_ports": False,
+    "kafka_kraft_controllers": [],
+    "artifacts_source": "maven",
+    "artifacts_versions": {},
+    "artifacts_sha512": {},
+    "hadoop_yarn_nodemanager_memory_mb": None,
+    "streamstack_kafka_internal_port_offset": 10000,
+    "streamstack_zookeeper_client_port": 2181,
+    "streamstack_namenode_port": 9000,
+    "common_service_users": [{"name": n} for n in
+                             ("zookeeper", "kafka", "hdfs", "yarn", "mapred", "spark")],
+    "common_manage_etc_hosts": False,
+    "preflight_min_free_disk_mb": 2048,
+}
+
+# Variables that must be the same on every host (they describe the cluster).
+CLUSTER_VARIABLES = ("kafka_mode", "artifacts_source", "streamstack_kafka_internal_port_offset",
+                     "artifacts_versions")
+
+# Processes that may hold a Kafka external port: the lab's localhost forwarders.
+FORWARDER_PROCESSES = ("socat", "forward")
+
+
+@dataclass(frozen=True)
+class Issue:
+    host: str
+    variable: str
+    value: object
+    problem: str
+    fix: str
+    level: str = ERROR
+
+    def __str__(self) -> str:
+        return f"{self.host}: {self.variable}={_show(self.value)}: {self.problem}. Fix: {self.fix}"
+
+
+def _show(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+@dataclass
+class Inventory:
+    """Read helpers over the structure; rules never touch the raw dicts directly."""
+
+    hosts: dict[str, dict]
+    _var_defaults: dict[str, object] = field(default_factory=lambda: dict(VARIABLE_DEFAULTS))
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.hosts)
+
+    def group(self, name: str) -> list[str]:
+        return [h for h, data in self.hosts.items() if name in (data.get("groups") or [])]
+
+    def groups_of(self, host: str) -> list[str]:
+        return list(self.hosts[host].get("groups") or [])
+
+    def var(self, host: str, name: str) -> object:
+        values = self.hosts[host].get("vars") or {}
+        value = values.get(name)
+        return self._var_defaults.get(name) if value is None else value
+
+    def fact(self, host: str, name: str, default: object = None) -> object:
+        return (self.hosts[host].get("facts") or {}).get(name, default)
+
+    def has_fact(self, host: str, name: str) -> bool:
+        return name in (self.hosts[host].get("facts") or {})
+
+    def cluster_var(self, name: str) -> object:
+        """A cluster-wide variable: its value on the first Kafka host, else the first host."""
+        hosts = self.group("kafka") or self.names
+        return self.var(hosts[0], name) if hosts else self._var_defaults.get(name)
+
+    def kafka_mode(self) -> str:
+        return str(self.cluster_var("kafka_mode"))
+
+    def valid_brokers(self, host: str) -> list[dict]:
+        """Brokers of a host with an int id and an int port (others have their own error)."""
+        brokers = self.var(host, "kafka_brokers")
+        if not isinstance(brokers, list):
+            return []
+        return [b for b in brokers if isinstance(b, dict) and _is_int(b.get("id"))
+                and _is_int(b.get("port"))]
+
+    def all_brokers(self) -> list[tuple[str, dict]]:
+        return [(h, b) for h in self.group("kafka") for b in self.valid_brokers(h)]
+
+    def offset(self, host: str) -> int:
+        offset = self.var(host, "streamstack_kafka_internal_port_offset")
+        return offset if _is_int(offset) else 10000
+
+    def service_ports(self, host: str) -> list[tuple[str, int, bool]]:
+        """(service, port, exclusive) of every non-Kafka service the host runs."""
+        ports = []
+        for group in self.groups_of(host):
+            for name, port, exclusive in SERVICE_PORTS.get(group, []):
+                if name == "ZooKeeper client":
+                    port = _int_or(self.var(host, "streamstack_zookeeper_client_port"), port)
+                elif name == "NameNode RPC":
+                    port = _int_or(self.var(host, "streamstack_namenode_port"), port)
+                ports.append((name, port, exclusive))
+        return ports
+
+    def kafka_ports(self, host: str) -> list[tuple[str, int, dict]]:
+        """(listener, port, broker) of every broker listener on the host."""
+        ports = []
+        if host not in self.group("kafka"):
+            return ports
+        offset = self.offset(host)
+        for broker in self.valid_brokers(host):
+            ports.append((f"Kafka broker {broker['id']} external", broker["port"], broker))
+            ports.append((f"Kafka broker {broker['id']} internal", broker["port"] + offset,
+                          broker))
+        return ports
+
+    def forwarding(self) -> bool:
+        return any(_truthy(self.var(h, "kafka_forward_external_ports")) for h in self.names)
+
+    def service_users(self, host: str) -> set[str]:
+        users = self.var(host, "common_service_users") or []
+        names = set()
+        for user in users if isinstance(users, list) else []:
+            if isinstance(user, dict) and user.get("name"):
+                names.add(str(user["name"]))
+            elif isinstance(user, str):
+                names.add(user)
+        return names
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int_or(value: object, default: int) -> int:
+    return value if _is_int(value) else default
+
+
+def _truthy(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+Rule = Callable[[Inventory], Iterable[Issue]]
+RULES: list[Rule] = []
+
+
+def rule(function: Rule) -> Rule:
+    RULES.append(function)
+    return function
+
+
+# --- settings --------------------------------------------------------------------------
+
+
+@rule
+def known_choices(inv: Inventory) -> Iterable[Issue]:
+    for host in inv.names:
+        mode = inv.var(host, "kafka_mode")
+        if mode not in KAFKA_MODES:
+            yield Issue(host, "kafka_mode", mode, "unknown Kafka mode",
+                        f"set kafka_mode to one of {', '.join(KAFKA_MODES)}")
+        source = inv.var(host, "artifacts_source")
+        if source not in ARTIFACTS_SOURCES:
+            yield Issue(host, "artifacts_source", source, "unknown artifacts source",
+                        f"set artifacts_source to one of {', '.join(ARTIFACTS_SOURCES)}")
+
+
+@rule
+def same_on_every_host(inv: Inventory) -> Iterable[Issue]:
+    for name in CLUSTER_VARIABLES:
+        values = {}
+        for host in inv.names:
+            values.setdefault(_show(inv.var(host, name)), []).append(host)
+        if len(values) > 1:
+            for shown, hosts in values.items():
+                yield Issue(", ".join(hosts), name, shown,
+                            "differs between hosts; it describes the whole cluster",
+                            f"set {name} once, in group_vars/all")
+
+
+@rule
+def pinned_versions(inv: Inventory) -> Iterable[Issue]:
+    from . import artifacts_catalog as catalog
+
+    for host in inv.names:
+        source = inv.var(host, "artifacts_source")
+        if source not in ARTIFACTS_SOURCES:
+            continue
+        versions = inv.var(host, "artifacts_versions") or {}
+        user_sums = inv.var(host, "artifacts_sha512") or {}
+        if not isinstance(versions, dict):
+            yield Issue(host, "artifacts_versions", versions, "must be a mapping product: version",
+                        "write e.g. artifacts_versions: {kafka: 3.6.1}")
+            continue
+        for name, product in catalog.PRODUCTS.items():
+            version = str(versions.get(name) or product.version)
+            variable = f"artifacts_versions.{name}"
+            if version != product.version:
+                yield Issue(host, variable, version,
+                            f"no pinned artifacts for {name} {version} (supported: "
+                            f"{product.version})",
+                            f"use {name} {product.version} or add {name} {version} with its "
+                            "checksums to streamstack/artifacts_catalog.py")
+                continue
+            if source == "archive" and product.archive is not None:
+                pinned = product.archive.sha512 or (user_sums.get(name)
+                                                    if isinstance(user_sums, dict) else None)
+                if not pinned:
+                    yield Issue(host, f"artifacts_sha512.{name}", None,
+                                f"artifacts_source=archive needs a pinned SHA-512 for "
+                                f"{product.archive.filename} and none is pinned",
+                                f"set artifacts_sha512.{name} to the official SHA-512 of "
+                                f"{product.archive.filename} (from the .sha512 file next to "
+                                "it on the Apache archive), or use artifacts_source=maven")
+                elif not re.fullmatch(r"[0-9a-fA-F]{128}", str(pinned).replace(" ", "")):
+                    yield Issue(host, f"artifacts_sha512.{name}", pinned,
+                                "not a SHA-512 (128 hex digits)",
+                                f"copy the hex digest of {product.archive.filename}.sha512")
+
+
+# --- groups ----------------------------------------------------------------------------
+
+
+@rule
+def required_groups(inv: Inventory) -> Iterable[Issue]:
+    kraft = inv.kafka_mode() == "kraft"
+    for group in REQUIRED_GROUPS:
+        if group == "zookeeper" and kraft:
+            continue
+        if not inv.group(group):
+            yield Issue("inventory", f"groups.{group}", [],
+                        "no host in a required group",
+                        f"add a host under children: {group}: hosts: in the inventory")
+
+
+@rule
+def single_masters(inv: Inventory) -> Iterable[Issue]:
+    for group, service in SINGLE_HOST_GROUPS.items():
+        hosts = inv.group(group)
+        if len(hosts) > 1:
+            yield Issue("inventory", f"groups.{group}", hosts,
+                        f"more than one {service}; streamstack does not configure {service} HA",
+                        f"keep exactly one host in {group}")
+
+
+@rule
+def zookeeper_ensemble(inv: Inventory) -> Iterable[Issue]:
+    if inv.kafka_mode() == "kraft":
+        return
+    hosts = inv.group("zookeeper")
+    if len(hosts) == 1:
+        yield Issue("inventory", "groups.zookeeper", hosts,
+                    "an ensemble of 1 has no fault tolerance", "use 3 hosts for a real cluster",
+                    level=WARNING)
+    elif hosts and len(hosts) % 2 == 0:
+        yield Issue("inventory", "groups.zookeeper", hosts,
+                    f"an even ensemble ({len(hosts)}) tolerates no more failures than "
+                    f"{len(hosts) - 1} hosts and can split evenly",
+                    f"use an odd number of hosts ({len(hosts) - 1} or {len(hosts) + 1})")
+
+
+@rule
+def kraft_controllers(inv: Inventory) -> Iterable[Issue]:
+    if inv.kafka_mode() != "kraft":
+        return
+    controllers = list(inv.group("kafka_kraft_controllers"))
+    declared = inv.cluster_var("kafka_kraft_controllers")
+    if isinstance(declared, list):
+        controllers += [c for c in declared if c not in controllers]
+    for host, broker in inv.all_brokers():
+        roles = broker.get("roles") or broker.get("process_roles") or []
+        if "controller" in roles and host not in controllers:
+            controllers.append(host)
+    if not controllers:
+        yield Issue("inventory", "kafka_kraft_controllers", [],
+                    "kafka_mode=kraft needs at least one controller",
+                    "put 1 or 3 hosts in the kafka_kraft_controllers group, or use "
+                    "kafka_mode=zookeeper")
+    elif len(controllers) % 2 == 0:
+        yield Issue("inventory", "kafka_kraft_controllers", controllers,
+                    "an even controller quorum can split evenly",
+                    "use an odd number of controllers")
+
+
+# --- Kafka brokers ---------------------------------------------------------------------
+
+
+@rule
+def broker_lists(inv: Inventory) -> Iterable[Issue]:
+    kafka_hosts = set(inv.group("kafka"))
+    for host in inv.names:
+        brokers = inv.var(host, "kafka_brokers")
+        if host in kafka_hosts and (not isinstance(brokers, list) or not brokers):
+            yield Issue(host, "kafka_brokers", brokers,
+                        "host is in the kafka group but has no broker list",
+                        "set kafka_brokers: [{id: 0, port: 9092}] on the host, or remove it "
+                        "from the kafka group")
+            continue
+        if host not in kafka_hosts:
+            if brokers:
+                yield Issue(host, "kafka_brokers", brokers,
+                            "host has brokers but is not in the kafka group; they are ignored",
+                            "add the host to the kafka group or remove kafka_brokers",
+                            level=WARNING)
+            continue
+        offset = inv.offset(host)
+        for index, broker in enumerate(brokers):
+            variable = f"kafka_brokers[{index}]"
+            if not isinstance(broker, dict):
+                yield Issue(host, variable, broker, "a broker must be a mapping {id, port}",
+                            "write each broker as {id: <int>, port: <int>}")
+                continue
+            broker_id, port = broker.get("id"), broker.get("port")
+            if not _is_int(broker_id) or broker_id < 0:
+                yield Issue(host, f"{variable}.id", broker_id,
+                            "broker id must be an integer >= 0",
+                            "give each broker a unique integer id (0, 1, 2, ...)")
+            if not _is_int(port):
+                yield Issue(host, f"{variable}.port", port, "broker port must be an integer",
+                            "use a port number such as 9092")
+            elif not 1024 <= port <= 65535 - offset:
+                yield Issue(host, f"{variable}.port", port,
+                            f"port out of range (1024..{65535 - offset}: services do not run "
+                            f"as root and the internal listener is port+{offset})",
+                            "use a port such as 9092")
+
+
+@rule
+def duplicate_broker_ids(inv: Inventory) -> Iterable[Issue]:
+    seen: dict[int, list[str]] = {}
+    for host, broker in inv.all_brokers():
+        seen.setdefault(broker["id"], []).append(host)
+    for broker_id, hosts in seen.items():
+        if len(hosts) > 1:
+            yield Issue(", ".join(dict.fromkeys(hosts)), "kafka_brokers.id", broker_id,
+                        f"broker id used {len(hosts)} times in the cluster",
+                        "give every broker a unique id")
+
+
+@rule
+def duplicate_ports_on_host(inv: Inventory) -> Iterable[Issue]:
+    for host in inv.group("kafka"):
+        seen: dict[int, list[str]] = {}
+        for listener, port, _ in inv.kafka_ports(host):
+            seen.setdefault(port, []).append(listener)
+        for port, listeners in seen.items():
+            if len(listeners) > 1:
+                yield Issue(host, "kafka_brokers.port", port,
+                            f"port used twice on the host ({' and '.join(listeners)}; internal "
+                            f"= port+{inv.offset(host)})",
+                            "give every broker on the host its own port")
+
+
+@rule
+def broker_port_clashes(inv: Inventory) -> Iterable[Issue]:
+    for host in inv.group("kafka"):
+        services = inv.service_ports(host)
+        for listener, port, _ in inv.kafka_ports(host):
+            for service, service_port, _ in services:
+                if port == service_port:
+                    yield Issue(host, "kafka_brokers.port", port if "external" in listener
+                                else f"{port} (internal)",
+                                f"{listener} clashes with {service} on the same host",
+                                f"choose a broker port whose port and port+{inv.offset(host)} "
+                                "are free (e.g. 9092-9094)")
+    if not inv.forwarding():
+        return
+    # With forwarding, every host listens on localhost:<port> of every other broker.
+    owners: dict[int, list[str]] = {}
+    for host, broker in inv.all_brokers():
+        owners.setdefault(broker["port"], []).append(host)
+    for port, hosts in owners.items():
+        distinct = list(dict.fromkeys(hosts))
+        if len(distinct) > 1:
+            yield Issue(", ".join(distinct), "kafka_brokers.port", port,
+                        "the same external port on several hosts while "
+                        "kafka_forward_external_ports forwards localhost:<port> to one broker",
+                        "give every broker in the cluster its own port, or set "
+                        "kafka_forward_external_ports: false")
+        for other in inv.names:
+            if other in distinct:
+                continue
+            for service, service_port, _ in inv.service_ports(other):
+                if service_port == port:
+                    yield Issue(other, "kafka_brokers.port", port,
+                                f"the forwarder for the broker on {distinct[0]} would clash "
+                                f"with {service} on {other}",
+                                "choose another broker port, or set "
+                                "kafka_forward_external_ports: false")
+
+
+@rule
+def topic_replication(inv: Inventory) -> Iterable[Issue]:
+    count = len(inv.all_brokers())
+    topics = inv.cluster_var("kafka_topics") or []
+    if not isinstance(topics, list):
+        yield Issue("all", "kafka_topics", topics, "must be a list of topics",
+                    "write kafka_topics: [{name: ..., partitions: 3, replication_factor: 2}]")
+        return
+    for index, topic in enumerate(topics):
+        if not isinstance(topic, dict):
+            continue
+        name = topic.get("name", index)
+        for key in ("replication_factor", "replication", "replicas"):
+            if key in topic:
+                replication = topic[key]
+                variable = f"kafka_topics[{name}].{key}"
+                if not _is_int(replication) or replication < 1:
+                    yield Issue("all", variable, replication,
+                                "replication must be an integer >= 1",
+                                f"use a replication between 1 and {max(count, 1)}")
+                elif replication > count:
+                    yield Issue("all", variable, replication,
+                                f"larger than the number of brokers ({count})",
+                                f"use a replication of at most {count}, or add brokers")
+                break
+
+
+# --- host facts ------------------------------------------------------------------------
+
+
+@rule
+def yarn_memory(inv: Inventory) -> Iterable[Issue]:
+    for host in inv.group("yarn_nodemanager"):
+        memory = inv.var(host, "hadoop_yarn_nodemanager_memory_mb")
+        if memory is None:
+            continue
+        if not _is_int(memory) or memory < 1:
+            yield Issue(host, "hadoop_yarn_nodemanager_memory_mb", memory,
+                        "must be a positive integer (MB)", "set it to e.g. 4096")
+            continue
+        total = inv.fact(host, "memtotal_mb")
+        if _is_int(total) and memory > total:
+            yield Issue(host, "hadoop_yarn_nodemanager_memory_mb", memory,
+                        f"larger than the host's memory ({total} MB)",
+                        f"set it below {total} (leave room for the daemons), or give the host "
+                        "more memory")
+
+
+@rule
+def name_resolution(inv: Inventory) -> Iterable[Issue]:
+    for host in inv.names:
+        if not inv.has_fact(host, "resolves"):
+            continue
+        resolves = inv.fact(host, "resolves") or {}
+        managed = _truthy(inv.var(host, "common_manage_etc_hosts"))
+        for other in inv.names:
+            if other not in resolves:
+                continue
+            address = resolves[other]
+            if not address:
+                target = inv.fact(other, "default_ipv4")
+                if managed and target:
+                    yield Issue(host, "inventory_hostname", other,
+                                f"{host} cannot resolve this name yet; the common role will "
+                                f"add {target} {other} to /etc/hosts",
+                                "nothing, or add it to DNS", level=WARNING)
+                else:
+                    yield Issue(host, "inventory_hostname", other,
+                                f"{host} cannot resolve this host name",
+                                f"add '<address> {other}' to /etc/hosts on {host} (or DNS), or "
+                                "set common_manage_etc_hosts: true")
+            elif other != host and str(address).startswith("127."):
+                yield Issue(host, "inventory_hostname", other,
+                            f"{host} resolves it to the loopback address {address}",
+                            f"fix /etc/hosts on {host} so {other} maps to its network address")
+            elif other == host and str(address).startswith("127.") and set(
+                    inv.groups_of(host)) & {"hdfs_namenode", "yarn_resourcemanager",
+                                            "zookeeper", "kafka"}:
+                yield Issue(host, "inventory_hostname", host,
+                            f"its own name resolves to {address}, so its services would listen "
+                            "on loopback only and other hosts could not reach them",
+                            f"remove '{address} {host}' from /etc/hosts on {host}")
+
+
+@rule
+def free_disk(inv: Inventory) -> Iterable[Issue]:
+    for host in inv.names:
+        mounts = inv.fact(host, "mounts")
+        dirs = inv.fact(host, "data_dirs") or []
+        if not mounts or not dirs:
+            continue
+        threshold = inv.var(host, "preflight_min_free_disk_mb")
+        threshold = threshold if _is_int(threshold) else 2048
+        by_mount: dict[str, list[str]] = {}
+        available: dict[str, int] = {}
+        for path in dirs:
+            mount = _mount_of(str(path), mounts)
+            if mount is None:
+                continue
+            by_mount.setdefault(mount["mount"], []).append(str(path))
+            available[mount["mount"]] = int(mount.get("size_available") or 0)
+        for mount, paths in by_mount.items():
+            free_mb = available[mount] // (1024 * 1024)
+            if free_mb < threshold:
+                yield Issue(host, "data_dirs", paths,
+                            f"only {free_mb} MB free on {mount} (needs "
+                            f"preflight_min_free_disk_mb={threshold})",
+                            f"free space on {mount}, put the data dirs on a larger disk, or "
+                            "lower preflight_min_free_disk_mb")
+
+
+def _mount_of(path: str, mounts: list[dict]) -> dict | None:
+    best = None
+    for mount in mounts:
+        point = str(mount.get("mount", ""))
+        prefix = point.rstrip("/") + "/"
+        if (path == point or path.startswith(prefix) or point == "/") and (
+                best is None or len(point) > len(best["mount"])):
+            best = mount
+    return best
+
+
+@rule
+def ports_in_use(inv: Inventory) -> Iterable[Issue]:
+    external = {b["port"] for _, b in inv.all_brokers()}
+    for host in inv.names:
+        if not inv.has_fact(host, "listening"):
+            continue
+        listening = inv.fact(host, "listening") or []
+        ours = inv.service_users(host)
+        wanted: list[tuple[str, int, str]] = []
+        for listener, port, _ in inv.kafka_ports(host):
+            wanted.append((listener, port, "kafka_brokers.port"))
+        for service, port, exclusive in inv.service_ports(host):
+            if exclusive:
+                wanted.append((service, port, "groups"))
+        if inv.forwarding():
+            own = {b["port"] for b in inv.valid_brokers(host)}
+            for port in sorted(external - own):
+                wanted.append(("Kafka localhost forwarder", port, "kafka_forward_external_ports"))
+        reported = set()
+        for service, port, variable in wanted:
+            for sock in listening:
+                if sock.get("port") != port or port in reported:
+                    continue
+                if _is_ours(sock, ours, port in external):
+                    continue
+                reported.add(port)
+                who = _describe(sock)
+                yield Issue(host, variable, port,
+                            f"port needed by {service} is already in use by {who}",
+                            f"stop that process on {host}, or move {service} to another port")
+
+
+def _is_ours(sock: dict, service_users: set[str], kafka_external: bool) -> bool:
+    """A socket of our own services: a service user's, or a forwarder on a Kafka port."""
+    if sock.get("user") in service_users:
+        return True
+    if not kafka_external:
+        return False
+    names = f"{sock.get('process') or ''} {sock.get('unit') or ''}"
+    return any(p in names for p in FORWARDER_PROCESSES)
+
+
+def _describe(sock: dict) -> str:
+    who = sock.get("process") or sock.get("unit") or "an unknown process"
+    details = [f"pid {sock['pid']}"] if sock.get("pid") else []
+    if sock.get("process") and sock.get("unit"):
+        details.append(f"unit {sock['unit']}")
+    details.append(f"user {sock['user']}" if sock.get("user") else "user root or unknown")
+    return f"{who} ({', '.join(details)})"
+
+
+# --- running the rules -----------------------------------------------------------------
+
+
+def check(data: dict) -> list[Issue]:
+    """Every issue of the inventory, errors first, identical problems merged."""
+    inv = Inventory(hosts=dict(data.get("hosts") or {}))
+    issues: list[Issue] = []
+    for function in RULES:
+        issues.extend(function(inv))
+    return _merge(issues, inv.names)
+
+
+def _merge(issues: list[Issue], hosts: list[str]) -> list[Issue]:
+    merged: dict[tuple, list[str]] = {}
+    first: dict[tuple, Issue] = {}
+    for issue in issues:
+        key = (issue.level, issue.variable, _show(issue.value), issue.problem, issue.fix)
+        first.setdefault(key, issue)
+        for host in issue.host.split(", "):
+            if host not in merged.setdefault(key, []):
+                merged[key].append(host)
+    out = []
+    for key, issue in first.items():
+        names = merged[key]
+        label = ("all hosts" if len(hosts) > 1 and sorted(names) == sorted(hosts)
+                 else ", ".join(names))
+        out.append(Issue(label, issue.variable, issue.value, issue.problem, issue.fix,
+                         issue.level))
+    return sorted(out, key=lambda i: i.level != ERROR)
+
+
+def errors(issues: list[Issue]) -> list[Issue]:
+    return [i for i in issues if i.level == ERROR]
+
+
+def warnings(issues: list[Issue]) -> list[Issue]:
+    return [i for i in issues if i.level == WARNING]
+
+
+def format_errors(errors: Iterable[Issue | str]) -> str:
+    """The list the runner and the playbook show: one line per problem."""
+    lines = [str(e) for e in errors]
+    if not lines:
+        return "preflight: no errors"
+    noun = "error" if len(lines) == 1 else "errors"
+    return f"preflight found {len(lines)} {noun}:\n" + "\n".join(f"  - {line}" for line in lines)
+
+
+# --- parsing what the playbook gathered ------------------------------------------------
+
+_SS_PROCESS = re.compile(r'\("(?P<process>[^"]+)",pid=(?P<pid>\d+)')
+_SS_UID = re.compile(r"\buid:(?P<uid>\d+)")
+_SS_CGROUP = re.compile(r"\bcgroup:(?P<cgroup>\S+)")
+
+
+def parse_ss(output: str, users_by_uid: dict[int, str] | None = None) -> list[dict]:
+    """Listening TCP sockets from ``ss -H -ltnpe``: port, address, process, pid, user, unit.
+
+    Inside containers without CAP_SYS_PTRACE ``-p`` shows no process; the socket's uid
+    and cgroup (its systemd unit) still identify it.
+    """
+    users_by_uid = users_by_uid or {}
+    sockets = []
+    for line in output.splitlines():
+        fields = line.split()
+        if len(fields) < 4:
+            continue
+        # State Recv-Q Send-Q Local:Port Peer:Port [Process/extended]
+        local = fields[3] if fields[0] == "LISTEN" else fields[2]
+        address, _, port = local.rpartition(":")
+        if not port.isdigit():
+            continue
+        match = _SS_PROCESS.search(line)
+        uid = _SS_UID.search(line)
+        user = users_by_uid.get(int(uid["uid"])) if uid else None
+        if uid and user is None:
+            user = f"uid {uid['uid']}"
+        cgroup = _SS_CGROUP.search(line)
+        unit = cgroup["cgroup"].rstrip("/").rsplit("/", 1)[-1] if cgroup else ""
+        sockets.append({
+            "port": int(port),
+            "address": address.strip("[]"),
+            "process": match["process"] if match else None,
+            "pid": int(match["pid"]) if match else None,
+            "user": user,
+            # The systemd unit (from the cgroup), when the process itself is not visible.
+            "unit": unit if unit.endswith(".service") else None,
+        })
+    return sockets
+
+
+def users_by_uid(getent_passwd: dict) -> dict[int, str]:
+    """``{uid: name}`` from the ``getent_passwd`` fact of ansible.builtin.getent."""
+    out = {}
+    for name, fields in (getent_passwd or {}).items():
+        try:
+            out[int(fields[1])] = name
+        except (IndexError, TypeError, ValueError):
+            continue
+    return out

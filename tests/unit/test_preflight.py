@@ -1,0 +1,478 @@
+"""Preflight rules: one bad inventory per rule, each asserting the message."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from streamstack import preflight
+from streamstack.preflight import ERROR, WARNING
+
+GIB = 1024**3
+MASTER, W1, W2 = "hadoop-master", "hadoop-worker1", "hadoop-worker2"
+ADDRESSES = {MASTER: "172.18.0.2", W1: "172.18.0.3", W2: "172.18.0.4"}
+
+
+def healthy() -> dict:
+    """The local lab, as the playbook would gather it on a running cluster."""
+    groups = {
+        MASTER: ["zookeeper", "kafka", "hdfs_namenode", "yarn_resourcemanager", "spark_client"],
+        W1: ["zookeeper", "kafka", "hdfs_datanode", "yarn_nodemanager"],
+        W2: ["zookeeper", "kafka", "hdfs_datanode", "yarn_nodemanager"],
+    }
+    hosts = {}
+    for index, name in enumerate((MASTER, W1, W2)):
+        port = 9092 + index
+        listening = [
+            {"port": port, "address": "0.0.0.0", "process": None, "user": "kafka"},
+            {"port": port + 10000, "address": "172.18.0.2", "process": None, "user": "kafka"},
+            {"port": 2181, "address": "0.0.0.0", "process": None, "user": "zookeeper"},
+        ] + [
+            {"port": other, "address": "127.0.0.1", "process": None, "user": None,
+             "unit": f"kafka-forward@{other}.service"}
+            for other in (9092, 9093, 9094) if other != port
+        ]
+        if name == MASTER:
+            listening += [{"port": 9000, "address": "172.18.0.2", "process": "java",
+                           "user": "hdfs"},
+                          {"port": 8088, "address": "0.0.0.0", "process": "java",
+                           "user": "yarn"}]
+        hosts[name] = {
+            "groups": groups[name],
+            "vars": {
+                "kafka_brokers": [{"id": index, "port": port}],
+                "kafka_mode": "zookeeper",
+                "artifacts_source": "maven",
+                "kafka_forward_external_ports": True,
+                "kafka_topics": [{"name": "Hello-Kafka", "partitions": 3,
+                                  "replication_factor": 2}],
+                "hadoop_yarn_nodemanager_memory_mb": 4096,
+            },
+            "facts": {
+                "memtotal_mb": 24000,
+                "default_ipv4": ADDRESSES[name],
+                "mounts": [{"mount": "/", "size_available": 50 * GIB},
+                           {"mount": "/var/lib/kafka", "size_available": 50 * GIB}],
+                "data_dirs": ["/var/lib/zookeeper", "/var/lib/kafka", "/var/lib/hadoop"],
+                "listening": listening,
+                "resolves": dict(ADDRESSES),
+            },
+        }
+    return {"hosts": hosts}
+
+
+def messages(data: dict, level: str = ERROR) -> list[str]:
+    return [str(i) for i in preflight.check(data) if i.level == level]
+
+
+def only_error(data: dict) -> str:
+    found = messages(data)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def hv(data: dict, host: str) -> dict:
+    return data["hosts"][host]["vars"]
+
+
+def set_all(data: dict, name: str, value: object) -> None:
+    for host in data["hosts"].values():
+        host["vars"][name] = value
+
+
+# --- the healthy cluster ---------------------------------------------------------------
+
+
+def test_healthy_running_cluster_passes():
+    assert preflight.check(healthy()) == []
+
+
+def test_healthy_cluster_without_facts_passes():
+    data = healthy()
+    for host in data["hosts"].values():
+        del host["facts"]
+    assert preflight.check(data) == []
+
+
+# --- one bad inventory per rule --------------------------------------------------------
+
+
+def test_duplicate_broker_id_across_cluster():
+    data = healthy()
+    hv(data, W2)["kafka_brokers"] = [{"id": 1, "port": 9094}]
+    assert only_error(data) == (
+        "hadoop-worker1, hadoop-worker2: kafka_brokers.id=1: broker id used 2 times in the "
+        "cluster. Fix: give every broker a unique id")
+
+
+def test_duplicate_port_on_one_host():
+    data = healthy()
+    hv(data, MASTER)["kafka_brokers"] = [{"id": 0, "port": 9092}, {"id": 3, "port": 9092}]
+    found = messages(data)
+    assert ("hadoop-master: kafka_brokers.port=9092: port used twice on the host (Kafka broker "
+            "0 external and Kafka broker 3 external; internal = port+10000). Fix: give every "
+            "broker on the host its own port") in found
+
+
+def test_port_equal_to_another_brokers_internal_port():
+    data = healthy()
+    hv(data, MASTER)["kafka_brokers"] = [{"id": 0, "port": 9092}, {"id": 3, "port": 19092}]
+    set_all(data, "kafka_forward_external_ports", False)
+    assert "port used twice on the host (Kafka broker 0 internal and Kafka broker 3 external" \
+        in only_error(data)
+
+
+def test_broker_port_clashes_with_zookeeper():
+    data = healthy()
+    hv(data, W1)["kafka_brokers"] = [{"id": 1, "port": 2181}]
+    set_all(data, "kafka_forward_external_ports", False)
+    assert only_error(data) == (
+        "hadoop-worker1: kafka_brokers.port=2181: Kafka broker 1 external clashes with "
+        "ZooKeeper client on the same host. Fix: choose a broker port whose port and "
+        "port+10000 are free (e.g. 9092-9094)")
+
+
+def test_broker_internal_port_clashes_with_jobhistory_ui():
+    data = healthy()
+    hv(data, MASTER)["kafka_brokers"] = [{"id": 0, "port": 9888}]
+    set_all(data, "kafka_forward_external_ports", False)
+    assert only_error(data) == (
+        "hadoop-master: kafka_brokers.port=19888 (internal): Kafka broker 0 internal clashes "
+        "with JobHistory UI on the same host. Fix: choose a broker port whose port and "
+        "port+10000 are free (e.g. 9092-9094)")
+
+
+@pytest.mark.parametrize("port,service", [(9870, "NameNode UI"), (8088, "ResourceManager UI"),
+                                          (4040, "Spark driver UI"), (9000, "NameNode RPC"),
+                                          (8032, "ResourceManager RPC")])
+def test_broker_port_clashes_with_master_services(port, service):
+    data = healthy()
+    hv(data, MASTER)["kafka_brokers"] = [{"id": 0, "port": port}]
+    set_all(data, "kafka_forward_external_ports", False)
+    assert f"Kafka broker 0 external clashes with {service} on the same host" in only_error(data)
+
+
+def test_forwarded_broker_port_clashes_with_service_on_other_host():
+    data = healthy()
+    hv(data, W1)["kafka_brokers"] = [{"id": 1, "port": 9870}]
+    found = messages(data)
+    assert ("hadoop-master: kafka_brokers.port=9870: the forwarder for the broker on "
+            "hadoop-worker1 would clash with NameNode UI on hadoop-master. Fix: choose another "
+            "broker port, or set kafka_forward_external_ports: false") in found
+
+
+def test_same_external_port_on_two_hosts_with_forwarding():
+    data = healthy()
+    hv(data, W2)["kafka_brokers"] = [{"id": 2, "port": 9093}]
+    assert only_error(data).startswith(
+        "hadoop-worker1, hadoop-worker2: kafka_brokers.port=9093: the same external port on "
+        "several hosts while kafka_forward_external_ports")
+    set_all(data, "kafka_forward_external_ports", False)
+    assert messages(data) == []
+
+
+def test_even_zookeeper_ensemble_is_an_error():
+    data = healthy()
+    data["hosts"][W2]["groups"].remove("zookeeper")
+    assert only_error(data) == (
+        'inventory: groups.zookeeper=["hadoop-master", "hadoop-worker1"]: an even ensemble (2) '
+        "tolerates no more failures than 1 hosts and can split evenly. Fix: use an odd number "
+        "of hosts (1 or 3)")
+
+
+def test_ensemble_of_one_is_a_warning():
+    data = healthy()
+    for host in (W1, W2):
+        data["hosts"][host]["groups"].remove("zookeeper")
+    assert messages(data) == []
+    assert messages(data, WARNING) == [
+        'inventory: groups.zookeeper=["hadoop-master"]: an ensemble of 1 has no fault '
+        "tolerance. Fix: use 3 hosts for a real cluster"]
+
+
+def test_empty_zookeeper_group_is_an_error_unless_kraft():
+    data = healthy()
+    for host in data["hosts"].values():
+        host["groups"].remove("zookeeper")
+    assert only_error(data) == (
+        "inventory: groups.zookeeper=[]: no host in a required group. Fix: add a host under "
+        "children: zookeeper: hosts: in the inventory")
+    set_all(data, "kafka_mode", "kraft")
+    data["hosts"][MASTER]["groups"].append("kafka_kraft_controllers")
+    assert messages(data) == []
+
+
+@pytest.mark.parametrize("group", ["hdfs_namenode", "yarn_resourcemanager", "kafka",
+                                   "hdfs_datanode", "yarn_nodemanager", "spark_client"])
+def test_required_group_without_host(group):
+    data = healthy()
+    for host in data["hosts"].values():
+        if group in host["groups"]:
+            host["groups"].remove(group)
+    found = messages(data)
+    assert (f"inventory: groups.{group}=[]: no host in a required group. Fix: add a host "
+            f"under children: {group}: hosts: in the inventory") in found
+
+
+@pytest.mark.parametrize("group,service", [("hdfs_namenode", "NameNode"),
+                                           ("yarn_resourcemanager", "ResourceManager")])
+def test_two_masters_without_ha(group, service):
+    data = healthy()
+    data["hosts"][W1]["groups"].append(group)
+    found = messages(data)
+    assert (f'inventory: groups.{group}=["hadoop-master", "hadoop-worker1"]: more than one '
+            f"{service}; streamstack does not configure {service} HA. Fix: keep exactly one "
+            f"host in {group}") in found
+
+
+def test_topic_replication_larger_than_broker_count():
+    data = healthy()
+    set_all(data, "kafka_topics", [{"name": "events", "partitions": 3, "replication_factor": 4}])
+    assert only_error(data) == (
+        "all: kafka_topics[events].replication_factor=4: larger than the number of brokers (3). "
+        "Fix: use a replication of at most 3, or add brokers")
+
+
+def test_kraft_without_controllers():
+    data = healthy()
+    set_all(data, "kafka_mode", "kraft")
+    assert only_error(data) == (
+        "inventory: kafka_kraft_controllers=[]: kafka_mode=kraft needs at least one controller. "
+        "Fix: put 1 or 3 hosts in the kafka_kraft_controllers group, or use "
+        "kafka_mode=zookeeper")
+
+
+def test_kraft_with_controller_role_on_brokers_passes():
+    data = healthy()
+    set_all(data, "kafka_mode", "kraft")
+    hv(data, MASTER)["kafka_brokers"] = [{"id": 0, "port": 9092,
+                                          "roles": ["broker", "controller"]}]
+    assert messages(data) == []
+
+
+def test_yarn_memory_larger_than_host():
+    data = healthy()
+    hv(data, W2)["hadoop_yarn_nodemanager_memory_mb"] = 32768
+    assert only_error(data) == (
+        "hadoop-worker2: hadoop_yarn_nodemanager_memory_mb=32768: larger than the host's "
+        "memory (24000 MB). Fix: set it below 24000 (leave room for the daemons), or give the "
+        "host more memory")
+
+
+def test_host_name_other_hosts_cannot_resolve():
+    data = healthy()
+    for name in (MASTER, W1):
+        data["hosts"][name]["facts"]["resolves"][W2] = None
+    assert messages(data) == [
+        "hadoop-master: inventory_hostname=hadoop-worker2: hadoop-master cannot resolve this "
+        "host name. Fix: add '<address> hadoop-worker2' to /etc/hosts on hadoop-master (or "
+        "DNS), or set common_manage_etc_hosts: true",
+        "hadoop-worker1: inventory_hostname=hadoop-worker2: hadoop-worker1 cannot resolve this "
+        "host name. Fix: add '<address> hadoop-worker2' to /etc/hosts on hadoop-worker1 (or "
+        "DNS), or set common_manage_etc_hosts: true"]
+
+
+def test_unresolvable_name_is_a_warning_when_common_role_writes_etc_hosts():
+    data = healthy()
+    set_all(data, "common_manage_etc_hosts", True)
+    data["hosts"][MASTER]["facts"]["resolves"][W2] = None
+    assert messages(data) == []
+    assert messages(data, WARNING) == [
+        "hadoop-master: inventory_hostname=hadoop-worker2: hadoop-master cannot resolve this "
+        "name yet; the common role will add 172.18.0.4 hadoop-worker2 to /etc/hosts. Fix: "
+        "nothing, or add it to DNS"]
+
+
+def test_own_name_on_loopback():
+    data = healthy()
+    data["hosts"][MASTER]["facts"]["resolves"][MASTER] = "127.0.1.1"
+    assert only_error(data) == (
+        "hadoop-master: inventory_hostname=hadoop-master: its own name resolves to 127.0.1.1, "
+        "so its services would listen on loopback only and other hosts could not reach them. "
+        "Fix: remove '127.0.1.1 hadoop-master' from /etc/hosts on hadoop-master")
+
+
+def test_not_enough_free_disk_for_data_dirs():
+    data = healthy()
+    data["hosts"][W1]["facts"]["mounts"] = [{"mount": "/", "size_available": GIB},
+                                            {"mount": "/var/lib/kafka",
+                                             "size_available": 50 * GIB}]
+    assert only_error(data) == (
+        'hadoop-worker1: data_dirs=["/var/lib/zookeeper", "/var/lib/hadoop"]: only 1024 MB '
+        "free on / (needs preflight_min_free_disk_mb=2048). Fix: free space on /, put the data "
+        "dirs on a larger disk, or lower preflight_min_free_disk_mb")
+
+
+def test_port_in_use_by_something_else():
+    data = healthy()
+    data["hosts"][W1]["facts"]["listening"].append(
+        {"port": 9866, "address": "0.0.0.0", "process": "python3", "pid": 4242, "user": "www"})
+    assert only_error(data) == (
+        "hadoop-worker1: groups=9866: port needed by DataNode data is already in use by python3 "
+        "(pid 4242, user www). Fix: stop that process on hadoop-worker1, or move DataNode data "
+        "to another port")
+
+
+def test_broker_port_in_use_by_root_process():
+    data = healthy()
+    data["hosts"][W2]["facts"]["listening"][0] = {"port": 9094, "address": "0.0.0.0",
+                                                 "process": None, "user": None,
+                                                 "unit": "nginx.service"}
+    assert only_error(data) == (
+        "hadoop-worker2: kafka_brokers.port=9094: port needed by Kafka broker 2 external is "
+        "already in use by nginx.service (user root or unknown). Fix: stop that process on "
+        "hadoop-worker2, or move Kafka broker 2 external to another port")
+
+
+def test_our_own_services_and_forwarders_are_not_a_clash():
+    data = healthy()
+    data["hosts"][W1]["facts"]["listening"].append(
+        {"port": 9092, "address": "127.0.0.1", "process": "socat", "pid": 77, "user": None})
+    assert messages(data) == []
+
+
+def test_spark_ui_port_in_use_is_not_an_error():
+    data = healthy()
+    data["hosts"][MASTER]["facts"]["listening"].append(
+        {"port": 4040, "address": "0.0.0.0", "process": "jupyter", "user": "alice"})
+    assert messages(data) == []
+
+
+def test_unknown_kafka_mode():
+    data = healthy()
+    set_all(data, "kafka_mode", "raft")
+    assert "all hosts: kafka_mode=raft: unknown Kafka mode. Fix: set kafka_mode to one of " \
+        "zookeeper, kraft" in messages(data)
+
+
+def test_unknown_artifacts_source():
+    data = healthy()
+    set_all(data, "artifacts_source", "http")
+    assert only_error(data) == (
+        "all hosts: artifacts_source=http: unknown artifacts source. Fix: set artifacts_source "
+        "to one of maven, archive")
+
+
+def test_cluster_variable_differs_between_hosts():
+    data = healthy()
+    hv(data, W2)["artifacts_source"] = "archive"
+    hv(data, W2)["artifacts_sha512"] = {p: "a" * 128 for p in
+                                        ("kafka", "zookeeper", "hadoop", "spark")}
+    found = messages(data)
+    assert ("hadoop-worker2: artifacts_source=archive: differs between hosts; it describes the "
+            "whole cluster. Fix: set artifacts_source once, in group_vars/all") in found
+
+
+def test_archive_source_needs_pinned_checksum():
+    data = healthy()
+    set_all(data, "artifacts_source", "archive")
+    found = messages(data)
+    assert ("all hosts: artifacts_sha512.kafka=null: artifacts_source=archive needs a pinned "
+            "SHA-512 for kafka_2.13-3.6.1.tgz and none is pinned. Fix: set "
+            "artifacts_sha512.kafka to the official SHA-512 of kafka_2.13-3.6.1.tgz (from the "
+            ".sha512 file next to it on the Apache archive), or use artifacts_source=maven"
+            ) in found
+    set_all(data, "artifacts_sha512", {p: "ab" * 64 for p in
+                                       ("kafka", "zookeeper", "hadoop", "spark")})
+    assert messages(data) == []
+
+
+def test_unsupported_version():
+    data = healthy()
+    set_all(data, "artifacts_versions", {"kafka": "3.7.0"})
+    assert only_error(data) == (
+        "all hosts: artifacts_versions.kafka=3.7.0: no pinned artifacts for kafka 3.7.0 "
+        "(supported: 3.6.1). Fix: use kafka 3.6.1 or add kafka 3.7.0 with its checksums to "
+        "streamstack/artifacts_catalog.py")
+
+
+def test_kafka_host_without_broker_list():
+    data = healthy()
+    del hv(data, W2)["kafka_brokers"]
+    assert only_error(data) == (
+        "hadoop-worker2: kafka_brokers=[]: host is in the kafka group but has no broker list. "
+        "Fix: set kafka_brokers: [{id: 0, port: 9092}] on the host, or remove it from the "
+        "kafka group")
+
+
+def test_brokers_on_host_outside_kafka_group_warn():
+    data = healthy()
+    data["hosts"][W2]["groups"].remove("kafka")
+    assert messages(data) == []
+    assert messages(data, WARNING)[0].startswith(
+        'hadoop-worker2: kafka_brokers=[{"id": 2, "port": 9094}]: host has brokers but is not '
+        "in the kafka group")
+
+
+def test_broker_id_not_an_int():
+    data = healthy()
+    hv(data, W1)["kafka_brokers"] = [{"id": "one", "port": 9093}]
+    assert only_error(data) == (
+        "hadoop-worker1: kafka_brokers[0].id=one: broker id must be an integer >= 0. Fix: give "
+        "each broker a unique integer id (0, 1, 2, ...)")
+
+
+@pytest.mark.parametrize("port", [80, 70000, 60000])
+def test_broker_port_out_of_range(port):
+    data = healthy()
+    hv(data, W1)["kafka_brokers"] = [{"id": 1, "port": port}]
+    assert only_error(data) == (
+        f"hadoop-worker1: kafka_brokers[0].port={port}: port out of range (1024..55535: "
+        "services do not run as root and the internal listener is port+10000). Fix: use a port "
+        "such as 9092")
+
+
+# --- all errors together, and the list the runner shows --------------------------------
+
+
+def test_all_errors_are_reported_together():
+    data = healthy()
+    hv(data, W2)["kafka_brokers"] = [{"id": 1, "port": 9094}]
+    set_all(data, "kafka_mode", "kraft")
+    hv(data, W1)["hadoop_yarn_nodemanager_memory_mb"] = 99999
+    data["hosts"][W1]["groups"].append("hdfs_namenode")
+    found = messages(data)
+    assert len(found) >= 4
+    text = preflight.format_errors(preflight.errors(preflight.check(data)))
+    assert text.startswith(f"preflight found {len(found)} errors:\n  - ")
+    assert "broker id used 2 times" in text and "needs at least one controller" in text
+
+
+def test_format_errors_empty():
+    assert preflight.format_errors([]) == "preflight: no errors"
+
+
+def test_inputs_not_mutated():
+    data = healthy()
+    before = copy.deepcopy(data)
+    preflight.check(data)
+    assert data == before
+
+
+# --- parsing the gathered facts --------------------------------------------------------
+
+SS = "\n".join([
+    "LISTEN 0      4096   127.0.0.11:43671 0.0.0.0:* ino:439461 sk:2 cgroup:/ <->",
+    "LISTEN 0      50     0.0.0.0:9092  0.0.0.0:* uid:998 ino:1 sk:3 "
+    "cgroup:/docker/abc/system.slice/system-kafka.slice/kafka@0.service <->",
+    'LISTEN 0      5      127.0.0.1:9093 0.0.0.0:* users:(("socat",pid=312,fd=5)) uid:998 '
+    "ino:2 sk:4 cgroup:/system.slice/kafka-forward@9093.service <->",
+    'LISTEN 0      50     [::]:9870  [::]:* users:(("java",pid=99,fd=300)) uid:997 ino:3 sk:5 <->',
+])
+
+
+def test_parse_ss():
+    sockets = preflight.parse_ss(SS, {998: "kafka", 997: "hdfs"})
+    assert sockets[0] == {"port": 43671, "address": "127.0.0.11", "process": None, "pid": None,
+                          "user": None, "unit": None}
+    assert sockets[1]["user"] == "kafka" and sockets[1]["unit"] == "kafka@0.service"
+    assert sockets[2]["process"] == "socat" and sockets[2]["pid"] == 312
+    assert sockets[3] == {"port": 9870, "address": "::", "process": "java", "pid": 99,
+                          "user": "hdfs", "unit": None}
+    assert preflight.parse_ss(SS)[3]["user"] == "uid 997"
+
+
+def test_users_by_uid():
+    assert preflight.users_by_uid({"kafka": ["x", "998", "998", "", "/", "/bin/false"],
+                                   "bad": []}) == {998: "kafka"}
