@@ -223,6 +223,29 @@ def preflight(inventory: str | None, prefix: str) -> None:
     _run("playbooks/preflight.yml", _inventory(inventory, 3, prefix))
 
 
+@cli.command()
+@click.option("--inventory", "-i", help="Inventory (default: the local lab).")
+@click.option("-k", "keyword", help="Only checks matching this pytest -k expression.")
+@prefix_option
+def verify(inventory: str | None, keyword: str | None, prefix: str) -> None:
+    """Check every daemon and pipeline; a table of host, service, state, detail."""
+    from . import verify as verify_mod
+
+    say("running the testinfra suite (tests/infra)")
+    extra = ["-k", keyword] if keyword else []
+    code, records = verify_mod.run_suite(_inventory(inventory, 3, prefix), extra_args=extra)
+    table = Table("host", "service", "check", "state", "detail")
+    colour = {"passed": "green", "failed": "red", "skipped": "yellow"}
+    for row in verify_mod.rows(records):
+        state = row["state"]
+        table.add_row(row["host"], row["service"], row["check"],
+                      f"[{colour.get(state, 'red')}]{state}[/]", row["detail"])
+    console.print(table)
+    failed = sum(r["state"] == "failed" for r in records)
+    console.print(f"{len(records)} checks, {failed} failed")
+    raise SystemExit(verify_mod.exit_code(code, records))
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
