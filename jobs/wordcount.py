@@ -1,0 +1,170 @@
+"""Kafka word count: the lab handout's SparkKafkaWordCount, in PySpark.
+
+    spark-submit wordcount.py <bootstrap-servers> <topics> <group-id> [options] >> out
+
+Reads the record values of the (comma-separated) topics as strings, splits them on
+whitespace, keeps running counts per word and prints the whole result table to the
+console after every micro-batch (``complete`` output mode), as the handout's Java class
+does. Options:
+
+  --output-topic T    also write the counts to Kafka topic T (key = word, value = count;
+                      the newest record of a key is the current count). Needs --checkpoint.
+  --trigger SECONDS   micro-batch interval (default: as fast as possible, like the handout)
+  --checkpoint PATH   checkpoint directory (HDFS by default), so counts survive restarts
+  --starting-offsets  earliest|latest (default latest, as the handout)
+
+The pure-Python parts (argument parsing, word splitting) import without pyspark so
+they are unit tested on the controller; pyspark is imported in main() only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+APP_NAME = "SparkKafkaWordCount"
+# Java's \s (what String.split and Spark's split() use): space, \t, \n, \x0B, \f, \r.
+# The same pattern drives the Spark expression and the Python function below.
+WHITESPACE_PATTERN = r"[ \t\n\x0B\f\r]+"
+_WHITESPACE = re.compile(WHITESPACE_PATTERN)
+
+
+def split_words(line: str | None) -> list[str]:
+    """Words of one record value: split on whitespace, empty strings dropped."""
+    if line is None:
+        return []
+    return [word for word in _WHITESPACE.split(line) if word]
+
+
+def count_words(lines) -> dict[str, int]:
+    """What the streaming query computes, for a finite list of values (tests, bench)."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        for word in split_words(line):
+            counts[word] = counts.get(word, 0) + 1
+    return counts
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, not {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wordcount.py",
+        description="Running word count of Kafka record values (handout SparkKafkaWordCount).",
+    )
+    parser.add_argument("bootstrap_servers", help="Kafka bootstrap servers, host:port,...")
+    parser.add_argument("topics", help="topics to subscribe to, comma-separated")
+    parser.add_argument("group_id", help="Kafka consumer group id (kafka.group.id)")
+    parser.add_argument("--output-topic", help="also write the counts to this Kafka topic")
+    parser.add_argument("--trigger", type=_positive_float, metavar="SECONDS",
+                        help="micro-batch interval in seconds (default: continuous batches)")
+    parser.add_argument("--checkpoint", help="checkpoint location (required with --output-topic)")
+    parser.add_argument("--starting-offsets", default="latest",
+                        help="earliest, latest or a JSON offsets spec (default latest)")
+    parser.add_argument("--shuffle-partitions", type=int, default=2,
+                        help="state partitions; fixed at the first run of a checkpoint "
+                             "(Spark's 200 is far too many for a lab)")
+    parser.add_argument("--console-rows", type=int, default=20,
+                        help="rows shown per batch on the console (console sink default 20)")
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.topic_list = [t.strip() for t in args.topics.split(",") if t.strip()]
+    if not args.topic_list:
+        parser.error("no topic given")
+    if args.output_topic and not args.checkpoint:
+        parser.error("--output-topic needs --checkpoint (the Kafka sink must be checkpointed)")
+    if args.output_topic and args.output_topic in args.topic_list:
+        parser.error("--output-topic must not be one of the input topics")
+    return args
+
+
+def build_counts(spark, args):
+    """The streaming DataFrame of running counts: columns word, count."""
+    from pyspark.sql import functions as F
+
+    lines = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", args.bootstrap_servers)
+        .option("subscribe", ",".join(args.topic_list))
+        .option("kafka.group.id", args.group_id)
+        .option("startingOffsets", args.starting_offsets)
+        .option("failOnDataLoss", "false")
+        .load()
+        .selectExpr("CAST(value AS STRING) AS value")
+    )
+    words = lines.select(F.explode(F.split(F.col("value"), WHITESPACE_PATTERN)).alias("word"))
+    return words.where(F.col("word") != "").groupBy("word").count()
+
+
+def _print_console_batch(batch_df, batch_id: int, rows: int) -> None:
+    """The console sink's output format, for the foreachBatch path."""
+    print("-------------------------------------------")
+    print(f"Batch: {batch_id}")
+    print("-------------------------------------------")
+    batch_df.show(rows, truncate=True)
+    sys.stdout.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
+
+    spark = (
+        SparkSession.builder.appName(APP_NAME)
+        .config("spark.sql.shuffle.partitions", str(args.shuffle_partitions))
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("WARN")
+    counts = build_counts(spark, args)
+    writer = counts.writeStream.outputMode("complete").queryName("wordcount")
+    if args.trigger:
+        writer = writer.trigger(processingTime=f"{args.trigger} seconds")
+    if args.checkpoint:
+        writer = writer.option("checkpointLocation", args.checkpoint)
+
+    if args.output_topic:
+        # One query, two outputs: the console (as the handout) and the results topic.
+        # The Kafka write is at-least-once; every record carries the full current
+        # count, so a replayed batch only repeats values the topic already holds.
+        def write_batch(batch_df, batch_id):
+            batch_df.persist()
+            try:
+                _print_console_batch(batch_df.orderBy(F.desc("count"), "word"), batch_id,
+                                     args.console_rows)
+                (
+                    batch_df.select(
+                        F.col("word").alias("key"),
+                        F.col("count").cast("string").alias("value"),
+                    )
+                    .write.format("kafka")
+                    .option("kafka.bootstrap.servers", args.bootstrap_servers)
+                    .option("topic", args.output_topic)
+                    .save()
+                )
+            finally:
+                batch_df.unpersist()
+
+        query = writer.foreachBatch(write_batch).start()
+    else:
+        query = (
+            writer.format("console")
+            .option("numRows", str(args.console_rows))
+            .start()
+        )
+    query.awaitTermination()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,308 @@
+"""Pure-Python logic of jobs/ (no Spark session, no Kafka) and streamstack.jobs parsing."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from streamstack import jobs as jobs_cli
+from streamstack.errors import StreamstackError
+
+JOBS_DIR = Path(__file__).resolve().parents[2] / "jobs"
+
+
+def load(name: str):
+    """Import jobs/<name>.py by path (jobs/ is not a package: spark-submit runs files)."""
+    spec = importlib.util.spec_from_file_location(f"jobs_{name}", JOBS_DIR / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+wordcount = load("wordcount")
+sink = load("kafka_to_hdfs")
+producer = load("producer")
+consumer = load("consumer")
+
+
+def test_jobs_import_without_pyspark_and_kafka():
+    for module in (wordcount, sink, producer, consumer):
+        assert "pyspark" not in module.__dict__
+
+
+# ------------------------------------------------------------------ wordcount
+
+def test_wordcount_handout_arguments():
+    args = wordcount.parse_args(["localhost:9092", "Hello-Kafka", "mySparkConsumerGroup"])
+    assert args.bootstrap_servers == "localhost:9092"
+    assert args.topic_list == ["Hello-Kafka"]
+    assert args.group_id == "mySparkConsumerGroup"
+    assert args.output_topic is None and args.trigger is None
+    assert args.starting_offsets == "latest"
+
+
+def test_wordcount_options():
+    args = wordcount.parse_args([
+        "h1:19092,h2:19093", "a, b,,c", "g", "--output-topic", "wordcount-results",
+        "--trigger", "2", "--checkpoint", "/checkpoints/wordcount",
+        "--starting-offsets", "earliest",
+    ])
+    assert args.topic_list == ["a", "b", "c"]
+    assert args.trigger == 2.0
+    assert args.output_topic == "wordcount-results"
+    assert args.checkpoint == "/checkpoints/wordcount"
+
+
+@pytest.mark.parametrize("argv", [
+    ["localhost:9092", "Hello-Kafka"],  # missing group id
+    ["b", " , ", "g"],  # no topic
+    ["b", "t", "g", "--output-topic", "out"],  # Kafka output without checkpoint
+    ["b", "t", "g", "--output-topic", "t", "--checkpoint", "/c"],  # loop
+    ["b", "t", "g", "--trigger", "0"],
+])
+def test_wordcount_rejects(argv, capsys):
+    with pytest.raises(SystemExit):
+        wordcount.parse_args(argv)
+
+
+@pytest.mark.parametrize("line,words", [
+    ("Hello Kafka", ["Hello", "Kafka"]),
+    ("  spaces   everywhere  ", ["spaces", "everywhere"]),
+    ("tabs\tand\nnewlines\r\nform\x0cfeed\x0bvt", ["tabs", "and", "newlines", "form", "feed",
+                                                   "vt"]),
+    ("", []),
+    (None, []),
+    ("ponctuation, reste. attachée!", ["ponctuation,", "reste.", "attachée!"]),
+    ("Case case CASE", ["Case", "case", "CASE"]),
+    # Not Java whitespace: a no-break space stays inside the word, as in Spark.
+    ("a\u00a0b c", ["a\u00a0b", "c"]),
+])
+def test_split_words(line, words):
+    assert wordcount.split_words(line) == words
+
+
+def test_count_words_is_the_running_count():
+    assert wordcount.count_words(["a b a", None, "b  c", ""]) == {"a": 2, "b": 2, "c": 1}
+
+
+# ------------------------------------------------------------------ kafka_to_hdfs
+
+def test_sink_defaults():
+    args = sink.parse_args(["--bootstrap-servers", "b:1", "--topics", "events"])
+    assert args.topic_list == ["events"]
+    assert args.output == "/data"
+    assert args.checkpoint == "/checkpoints/kafka-to-hdfs"
+    assert args.format == "parquet"
+    assert args.starting_offsets == "earliest"
+    assert args.max_offsets_per_trigger is None
+
+
+def test_sink_pattern_and_options():
+    args = sink.parse_args(["--bootstrap-servers", "b:1", "--pattern", "ev.*",
+                            "--format", "json", "--max-offsets-per-trigger", "500",
+                            "--starting-offsets", "latest", "--trigger", "1.5"])
+    assert args.topic_list == [] and args.pattern == "ev.*"
+    assert (args.format, args.max_offsets_per_trigger, args.trigger) == ("json", 500, 1.5)
+
+
+@pytest.mark.parametrize("argv", [
+    ["--bootstrap-servers", "b"],  # no source
+    ["--bootstrap-servers", "b", "--topics", "a", "--pattern", "a"],  # both
+    ["--bootstrap-servers", "b", "--topics", " , "],
+    ["--bootstrap-servers", "b", "--pattern", "("],
+    ["--bootstrap-servers", "b", "--topics", "a", "--format", "csv"],
+    ["--bootstrap-servers", "b", "--topics", "a", "--max-offsets-per-trigger", "0"],
+    ["--topics", "a"],  # no bootstrap
+])
+def test_sink_rejects(argv, capsys):
+    with pytest.raises(SystemExit):
+        sink.parse_args(argv)
+
+
+def test_sink_layout_is_one_directory_per_topic():
+    assert sink.data_path("/data/", "events") == "/data/events"
+    assert sink.deadletter_path("/data", "events") == "/data/_deadletter/events"
+    assert sink.checkpoint_path("/checkpoints/k2h", "events") == "/checkpoints/k2h/events"
+    assert (sink.checkpoint_path("/checkpoints/k2h", "events", deadletter=True)
+            == "/checkpoints/k2h/_deadletter/events")
+    # Data and dead-letter queries never share a checkpoint.
+    assert (sink.checkpoint_path("/c", "t") != sink.checkpoint_path("/c", "t", True))
+
+
+@pytest.mark.parametrize("key,value,reason", [
+    (b"k", b"hello", None),
+    (None, b"hello", None),  # null keys are fine
+    (b"k", b"", None),  # empty value is a valid empty string
+    (b"k", "été €".encode(), None),
+    (b"k", None, "null_value"),
+    (None, None, "null_value"),
+    (b"k", b"\xff\xfe", "value_not_utf8"),
+    (b"k", b"ok \xc3", "value_not_utf8"),  # truncated sequence
+    (b"k", b"\xc0\xaf", "value_not_utf8"),  # overlong encoding
+    (b"k", b"\xed\xa0\x80", "value_not_utf8"),  # UTF-16 surrogate
+    (b"\x80", b"fine", "key_not_utf8"),
+])
+def test_classify(key, value, reason):
+    assert sink.classify(key, value) == reason
+
+
+def test_record_date_is_utc():
+    assert sink.record_date(0) == "1970-01-01"
+    assert sink.record_date(1_700_000_000_000) == "2023-11-14"
+    assert sink.record_date(1_700_006_399_999) == "2023-11-14"
+    assert sink.record_date(1_700_006_400_000) == "2023-11-15"
+
+
+def test_select_topics_full_match_without_internal():
+    available = ["events", "events-eu", "myevents", "__consumer_offsets", "_deadletter",
+                 "wordcount-results"]
+    assert sink.select_topics(available, "events.*") == ["events", "events-eu"]
+    assert sink.select_topics(available, ".*") == [
+        "events", "events-eu", "myevents", "wordcount-results"]
+    assert sink.select_topics(available, "event") == []
+
+
+def test_batch_log_line_counts_and_totals():
+    totals: dict = {}
+    progress = {"batchId": 3, "numInputRows": 10, "processedRowsPerSecond": 50.0,
+                "observedMetrics": {"ingest": {"records": 10, "valid": 8, "invalid": 2}}}
+    line = json.loads(sink.batch_log_line("events", progress, totals))
+    assert (line["batch"], line["records"], line["valid"], line["invalid"]) == (3, 10, 8, 2)
+    sink.batch_log_line("events", dict(progress, batchId=4), totals)
+    assert totals == {"records": 20, "valid": 16, "invalid": 4}
+    assert sink.batch_log_line("events", {"batchId": 5, "numInputRows": 0}, totals) is None
+
+
+# ------------------------------------------------------------------ producer / consumer
+
+def test_producer_handout_settings():
+    assert producer.PRODUCER_CONFIG == {"acks": "all", "retries": 0, "batch_size": 16384,
+                                        "linger_ms": 1, "buffer_memory": 33554432}
+    args = producer.parse_args(["Hello-Kafka"])
+    assert (args.topic, args.count, args.bootstrap) == ("Hello-Kafka", 10, "localhost:9092")
+    assert producer.records(args) == [(str(i), str(i)) for i in range(10)]
+
+
+def test_producer_flags():
+    args = producer.parse_args(["--topic", "events", "--count", "3", "--bootstrap",
+                                "h:19092", "--value-prefix", "run1-"])
+    assert args.topic == "events" and args.bootstrap == "h:19092"
+    assert producer.records(args) == [("run1-0", "run1-0"), ("run1-1", "run1-1"),
+                                      ("run1-2", "run1-2")]
+    assert producer.records(args, ["a b\n", "c\n"]) == [("run1-0", "a b"), ("run1-1", "c")]
+
+
+def test_producer_and_consumer_need_a_topic(capsys):
+    with pytest.raises(SystemExit):
+        producer.parse_args([])
+    with pytest.raises(SystemExit):
+        consumer.parse_args(["--max-messages", "3"])
+
+
+def test_consumer_handout_settings_and_format():
+    assert consumer.CONSUMER_CONFIG == {"group_id": "test", "enable_auto_commit": True,
+                                        "auto_commit_interval_ms": 1000,
+                                        "session_timeout_ms": 30000}
+    args = consumer.parse_args(["Hello-Kafka", "--max-messages", "10", "--timeout", "5"])
+    assert (args.topic, args.max_messages, args.timeout) == ("Hello-Kafka", 10, 5.0)
+    assert consumer.format_record(32, "0", "0") == "offset = 32, key = 0, value = 0"
+    assert consumer.format_record(7, None, "v") == "offset = 7, key = null, value = v"
+
+
+# ------------------------------------------------------------------ streamstack.jobs
+
+YARN_HEADER = ["Application-Id", "Application-Name", "Application-Type", "User", "Queue",
+               "State", "Final-State", "Progress", "Tracking-URL"]
+YARN_ROWS = [
+    ["application_1700000000000_0010", "wordcount", "SPARK", "spark", "default", "RUNNING",
+     "UNDEFINED", "10%", "http://hadoop-master:4040"],
+    ["application_1700000000000_0002", "kafka-to-hdfs", "SPARK", "spark", "default",
+     "ACCEPTED", "UNDEFINED", "0%", "N/A"],
+    ["application_1700000000000_0011", "kafka-to-hdfs", "SPARK", "spark", "default",
+     "RUNNING", "UNDEFINED", "10%", "http://hadoop-master:4041"],
+]
+# As printed by `yarn application -list`: a log line, a total, a padded header, rows.
+YARN_LIST = "\n".join(
+    ["2024-01-01 10:00:00,000 INFO client.DefaultNoHARMFailoverProxyProvider: Connecting",
+     "Total number of applications (application-types: [], states: [RUNNING]):3",
+     "\t".join(f"{cell:>20}" for cell in YARN_HEADER)]
+    + ["\t".join(f"{cell:>20}" for cell in row) for row in YARN_ROWS]
+) + "\n"
+
+
+def test_parse_yarn_list_sorted_by_submission():
+    rows = jobs_cli.parse_yarn_list(YARN_LIST)
+    assert [r["id"][-4:] for r in rows] == ["0002", "0010", "0011"]
+    assert rows[1] == {
+        "id": "application_1700000000000_0010", "name": "wordcount", "type": "SPARK",
+        "user": "spark", "queue": "default", "state": "RUNNING",
+        "final_state": "UNDEFINED", "progress": "10%",
+        "tracking_url": "http://hadoop-master:4040"}
+
+
+def test_parse_systemctl_show_and_units():
+    props = jobs_cli.parse_systemctl_show(
+        "ActiveState=active\nSubState=running\nMainPID=1234\nActiveEnterTimestamp=Mon "
+        "2024-01-01 10:00:00 UTC\n")
+    assert props["MainPID"] == "1234" and props["ActiveEnterTimestamp"].endswith("UTC")
+    assert jobs_cli.parse_unit_list(
+        "spark-job-wordcount.service enabled enabled\n"
+        "spark-job-kafka-to-hdfs.service enabled enabled\nother.service x\n") == [
+        "spark-job-kafka-to-hdfs.service", "spark-job-wordcount.service"]
+    assert jobs_cli.unit_name("wordcount") == "spark-job-wordcount.service"
+    assert jobs_cli.job_name("spark-job-kafka-to-hdfs.service") == "kafka-to-hdfs"
+
+
+class FakeHosts:
+    """A host_exec double: answers from canned outputs, records every argv."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, list[str]]] = []
+
+    def __call__(self, host, argv):
+        self.calls.append((host, argv))
+        if argv[:2] == ["systemctl", "list-unit-files"]:
+            return jobs_cli.ExecResult(0, "spark-job-wordcount.service enabled enabled\n"
+                                          "spark-job-kafka-to-hdfs.service enabled enabled\n")
+        if argv[0] == "bash" and "yarn application -list" in argv[-1]:
+            return jobs_cli.ExecResult(0, YARN_LIST)
+        if argv[:2] == ["systemctl", "show"]:
+            pid = "111" if "wordcount" in argv[2] else "222"
+            return jobs_cli.ExecResult(0, f"Id={argv[2]}\nLoadState=loaded\nActiveState=active"
+                                          f"\nSubState=running\nMainPID={pid}\nNRestarts=1\n")
+        if argv[0] == "journalctl":
+            return jobs_cli.ExecResult(0, "line1\nline2\n")
+        if argv[:2] == ["systemctl", "restart"]:
+            return jobs_cli.ExecResult(1 if "missing" in argv[2] else 0, "", "not found")
+        return jobs_cli.ExecResult(1, "", "unexpected")
+
+
+def test_status_joins_units_and_yarn_apps():
+    fake = FakeHosts()
+    rows = jobs_cli.status(fake, ["hadoop-master"])
+    by_name = {r.name: r for r in rows}
+    assert set(by_name) == {"wordcount", "kafka-to-hdfs"}
+    assert by_name["wordcount"].main_pid == 111 and by_name["wordcount"].restarts == 1
+    assert by_name["wordcount"].yarn_state == "RUNNING"
+    # The newest application of the job decides (an old attempt may linger).
+    assert by_name["kafka-to-hdfs"].application_id.endswith("_0011")
+    assert by_name["kafka-to-hdfs"].yarn_state == "RUNNING"
+    text = jobs_cli.format_status(rows)
+    assert "kafka-to-hdfs" in text and "active/running" in text
+    assert json.loads(jobs_cli.status_json(rows))[0]["yarn_state"] == "RUNNING"
+
+
+def test_logs_and_restart_commands():
+    fake = FakeHosts()
+    assert jobs_cli.logs(fake, "h", "wordcount", lines=5) == "line1\nline2\n"
+    assert fake.calls[-1][1][:4] == ["journalctl", "--unit", "spark-job-wordcount.service",
+                                     "--lines"]
+    jobs_cli.restart(fake, "h", "wordcount")
+    assert fake.calls[-1][1] == ["systemctl", "restart", "spark-job-wordcount.service"]
+    with pytest.raises(StreamstackError):
+        jobs_cli.restart(fake, "h", "missing")
