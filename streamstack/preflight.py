@@ -16,7 +16,6 @@ The structure::
                 "memtotal_mb": 24000,
                 "default_ipv4": "172.18.0.2",
                 "mounts": [{"mount": "/", "size_available": 1234}],       # bytes
-                "data_dirs": ["/var/lib/kafka", ...],
                 "listening": [{"port": 9092, "address": "0.0.0.0", "process": "java",
                                "user": "kafka"}],
                 "resolves": {"hadoop-worker1": "172.18.0.3", "other": None},
@@ -58,19 +57,46 @@ SERVICE_PORTS: dict[str, list[tuple[str, int, bool]]] = {
     "zookeeper": [("ZooKeeper client", 2181, True), ("ZooKeeper quorum", 2888, True),
                   ("ZooKeeper election", 3888, True)],
     "hdfs_namenode": [("NameNode RPC", 9000, True), ("NameNode UI", 9870, True),
-                      ("SecondaryNameNode UI", 9868, True)],
+                      ("SecondaryNameNode UI", 9868, True),
+                      # roles/hadoop runs the JobHistory server on the NameNode host.
+                      ("JobHistory RPC", 10020, True), ("JobHistory UI", 19888, True)],
     "hdfs_datanode": [("DataNode UI", 9864, True), ("DataNode data", 9866, True),
                       ("DataNode IPC", 9867, True)],
     "yarn_resourcemanager": [("ResourceManager UI", 8088, True),
                              ("ResourceManager scheduler", 8030, True),
                              ("ResourceManager tracker", 8031, True),
                              ("ResourceManager RPC", 8032, True),
-                             ("ResourceManager admin", 8033, True),
-                             ("JobHistory RPC", 10020, True), ("JobHistory UI", 19888, True)],
+                             ("ResourceManager admin", 8033, True)],
     "yarn_nodemanager": [("NodeManager localizer", 8040, True),
                          ("NodeManager RPC", 8041, True), ("NodeManager UI", 8042, True)],
     "spark_client": [("Spark driver UI", 4040, False)],
 }
+
+# Service ports that come from a role variable: (service name, variable).
+PORT_VARIABLES = {
+    "ZooKeeper client": "streamstack_zookeeper_client_port",
+    "ZooKeeper quorum": "zookeeper_peer_port",
+    "ZooKeeper election": "zookeeper_election_port",
+    "NameNode RPC": "streamstack_namenode_port",
+    "NameNode UI": "hadoop_namenode_http_port",
+    "SecondaryNameNode UI": "hadoop_secondarynamenode_http_port",
+    "JobHistory RPC": "hadoop_jobhistory_port",
+    "JobHistory UI": "hadoop_jobhistory_webapp_port",
+    "DataNode UI": "hadoop_datanode_http_port",
+    "DataNode data": "hadoop_datanode_port",
+    "ResourceManager UI": "hadoop_resourcemanager_webapp_port",
+}
+# Data directories per group: the variables (of roles/*/defaults) that name them.
+DATA_DIR_VARIABLES = {
+    "zookeeper": ("zookeeper_data_dir",),
+    "kafka": ("kafka_data_dir",),
+    "hdfs_namenode": ("hadoop_name_dir", "hadoop_namesecondary_dir"),
+    "hdfs_datanode": ("hadoop_datanode_dir",),
+    "yarn_nodemanager": ("hadoop_yarn_local_dir", "hadoop_yarn_log_dir"),
+}
+# Product versions: the variable each role would use; checked against the catalogue.
+VERSION_VARIABLES = {"kafka": "kafka_version", "zookeeper": "zookeeper_version",
+                     "hadoop": "hadoop_version", "spark": "spark_version"}
 
 # Variables the rules read, with the value used when neither the inventory nor a role
 # default sets them. The playbook passes each host's value of every one of these.
@@ -79,11 +105,33 @@ VARIABLE_DEFAULTS: dict[str, object] = {
     "kafka_mode": "zookeeper",
     "kafka_topics": [],
     "kafka_forward_external_ports": False,
-    "kafka_kraft_controllers": [],
-    "artifacts_source": "maven",
-    "artifacts_versions": {},
-    "artifacts_sha512": {},
+    "kafka_kraft_controller_group": "kafka_controller",
+    "kafka_kraft_controller_port_offset": 20000,
+    "kafka_kraft_controller_port": 9193,
+    "kafka_data_dir": "/var/lib/kafka",
+    "zookeeper_data_dir": "/var/lib/zookeeper",
+    "zookeeper_peer_port": 2888,
+    "zookeeper_election_port": 3888,
+    "hadoop_name_dir": "/var/lib/hadoop/name",
+    "hadoop_namesecondary_dir": "/var/lib/hadoop/namesecondary",
+    "hadoop_datanode_dir": "/var/lib/hadoop/data",
+    "hadoop_yarn_local_dir": "/var/lib/hadoop/yarn-local",
+    "hadoop_yarn_log_dir": "/var/lib/hadoop/yarn-logs",
+    "hadoop_namenode_http_port": 9870,
+    "hadoop_secondarynamenode_http_port": 9868,
+    "hadoop_jobhistory_port": 10020,
+    "hadoop_jobhistory_webapp_port": 19888,
+    "hadoop_historyserver_enabled": True,
+    "hadoop_datanode_http_port": 9864,
+    "hadoop_datanode_port": 9866,
+    "hadoop_resourcemanager_webapp_port": 8088,
     "hadoop_yarn_nodemanager_memory_mb": None,
+    "artifacts_source": "maven",
+    "artifacts_archive_sha512": {},
+    "kafka_version": None,
+    "zookeeper_version": None,
+    "hadoop_version": None,
+    "spark_version": None,
     "streamstack_kafka_internal_port_offset": 10000,
     "streamstack_zookeeper_client_port": 2181,
     "streamstack_namenode_port": 9000,
@@ -95,7 +143,7 @@ VARIABLE_DEFAULTS: dict[str, object] = {
 
 # Variables that must be the same on every host (they describe the cluster).
 CLUSTER_VARIABLES = ("kafka_mode", "artifacts_source", "streamstack_kafka_internal_port_offset",
-                     "artifacts_versions")
+                     "kafka_kraft_controller_group", *VERSION_VARIABLES.values())
 
 # Processes that may hold a Kafka external port: the lab's localhost forwarders.
 FORWARDER_PROCESSES = ("socat", "forward")
@@ -177,25 +225,57 @@ class Inventory:
     def service_ports(self, host: str) -> list[tuple[str, int, bool]]:
         """(service, port, exclusive) of every non-Kafka service the host runs."""
         ports = []
+        history = _truthy(self.var(host, "hadoop_historyserver_enabled"))
         for group in self.groups_of(host):
             for name, port, exclusive in SERVICE_PORTS.get(group, []):
-                if name == "ZooKeeper client":
-                    port = _int_or(self.var(host, "streamstack_zookeeper_client_port"), port)
-                elif name == "NameNode RPC":
-                    port = _int_or(self.var(host, "streamstack_namenode_port"), port)
+                if name.startswith("JobHistory") and not history:
+                    continue
+                if name in PORT_VARIABLES:
+                    port = _int_or(_as_int(self.var(host, PORT_VARIABLES[name])), port)
                 ports.append((name, port, exclusive))
         return ports
 
+    def kraft(self) -> bool:
+        return self.kafka_mode() == "kraft"
+
+    def controller_hosts(self) -> list[str]:
+        """Hosts of dedicated KRaft controllers (empty: brokers are the controllers)."""
+        return self.group(str(self.cluster_var("kafka_kraft_controller_group")))
+
+    def data_dirs(self, host: str) -> list[tuple[str, str]]:
+        """(variable, path) of every data directory of the host's services."""
+        dirs: list[tuple[str, str]] = []
+        groups = set(self.groups_of(host))
+        if self.kraft() and host in self.controller_hosts():
+            groups.add("kafka")
+        for group, variables in DATA_DIR_VARIABLES.items():
+            if group in groups:
+                for name in variables:
+                    value = self.var(host, name)
+                    if value and str(value) not in [path for _, path in dirs]:
+                        dirs.append((name, str(value)))
+        return dirs
+
     def kafka_ports(self, host: str) -> list[tuple[str, int, dict]]:
         """(listener, port, broker) of every broker listener on the host."""
-        ports = []
-        if host not in self.group("kafka"):
+        ports: list[tuple[str, int, dict]] = []
+        if host not in self.group("kafka") and not (self.kraft()
+                                                     and host in self.controller_hosts()):
             return ports
         offset = self.offset(host)
+        combined = self.kraft() and not self.controller_hosts()
+        controller_offset = _int_or(_as_int(self.var(host, "kafka_kraft_controller_port_offset")),
+                                    20000)
         for broker in self.valid_brokers(host):
             ports.append((f"Kafka broker {broker['id']} external", broker["port"], broker))
             ports.append((f"Kafka broker {broker['id']} internal", broker["port"] + offset,
                           broker))
+            if combined:
+                ports.append((f"Kafka broker {broker['id']} controller",
+                              broker["port"] + controller_offset, broker))
+        if self.kraft() and host in self.controller_hosts():
+            port = _int_or(_as_int(self.var(host, "kafka_kraft_controller_port")), 9193)
+            ports.append(("KRaft controller", port, {}))
         return ports
 
     def forwarding(self) -> bool:
@@ -214,6 +294,13 @@ class Inventory:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _as_int(value: object) -> object:
+    """Ports from templated role defaults arrive as strings ("2181")."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
 
 
 def _int_or(value: object, default: int) -> int:
@@ -270,38 +357,33 @@ def pinned_versions(inv: Inventory) -> Iterable[Issue]:
 
     for host in inv.names:
         source = inv.var(host, "artifacts_source")
-        if source not in ARTIFACTS_SOURCES:
-            continue
-        versions = inv.var(host, "artifacts_versions") or {}
-        user_sums = inv.var(host, "artifacts_sha512") or {}
-        if not isinstance(versions, dict):
-            yield Issue(host, "artifacts_versions", versions, "must be a mapping product: version",
-                        "write e.g. artifacts_versions: {kafka: 3.6.1}")
-            continue
+        sums = inv.var(host, "artifacts_archive_sha512") or {}
+        sums = sums if isinstance(sums, dict) else {}
         for name, product in catalog.PRODUCTS.items():
-            version = str(versions.get(name) or product.version)
-            variable = f"artifacts_versions.{name}"
-            if version != product.version:
-                yield Issue(host, variable, version,
+            variable = VERSION_VARIABLES[name]
+            version = inv.var(host, variable)
+            if version is not None and str(version) != product.version:
+                yield Issue(host, variable, str(version),
                             f"no pinned artifacts for {name} {version} (supported: "
                             f"{product.version})",
-                            f"use {name} {product.version} or add {name} {version} with its "
+                            f"use {name} {product.version}, or add {name} {version} with its "
                             "checksums to streamstack/artifacts_catalog.py")
                 continue
-            if source == "archive" and product.archive is not None:
-                pinned = product.archive.sha512 or (user_sums.get(name)
-                                                    if isinstance(user_sums, dict) else None)
-                if not pinned:
-                    yield Issue(host, f"artifacts_sha512.{name}", None,
-                                f"artifacts_source=archive needs a pinned SHA-512 for "
-                                f"{product.archive.filename} and none is pinned",
-                                f"set artifacts_sha512.{name} to the official SHA-512 of "
-                                f"{product.archive.filename} (from the .sha512 file next to "
-                                "it on the Apache archive), or use artifacts_source=maven")
-                elif not re.fullmatch(r"[0-9a-fA-F]{128}", str(pinned).replace(" ", "")):
-                    yield Issue(host, f"artifacts_sha512.{name}", pinned,
-                                "not a SHA-512 (128 hex digits)",
-                                f"copy the hex digest of {product.archive.filename}.sha512")
+            if source != "archive" or product.archive is None:
+                continue
+            archive = product.archive
+            pinned = sums.get(name) or sums.get(archive.filename) or archive.sha512
+            if not pinned:
+                yield Issue(host, f"artifacts_archive_sha512.{name}", None,
+                            f"artifacts_source=archive needs a pinned SHA-512 for "
+                            f"{archive.filename} and none is pinned",
+                            f"set artifacts_archive_sha512.{name} to the official SHA-512 of "
+                            f"{archive.filename} (the .sha512 file next to it on the Apache "
+                            "archive), or use artifacts_source=maven")
+            elif not re.fullmatch(r"[0-9a-fA-F]{128}", str(pinned).strip()):
+                yield Issue(host, f"artifacts_archive_sha512.{name}", pinned,
+                            "not a SHA-512 (128 hex digits)",
+                            f"copy the hex digest from {archive.filename}.sha512")
 
 
 # --- groups ----------------------------------------------------------------------------
@@ -347,25 +429,24 @@ def zookeeper_ensemble(inv: Inventory) -> Iterable[Issue]:
 
 @rule
 def kraft_controllers(inv: Inventory) -> Iterable[Issue]:
-    if inv.kafka_mode() != "kraft":
+    if not inv.kraft():
         return
-    controllers = list(inv.group("kafka_kraft_controllers"))
-    declared = inv.cluster_var("kafka_kraft_controllers")
-    if isinstance(declared, list):
-        controllers += [c for c in declared if c not in controllers]
-    for host, broker in inv.all_brokers():
-        roles = broker.get("roles") or broker.get("process_roles") or []
-        if "controller" in roles and host not in controllers:
-            controllers.append(host)
-    if not controllers:
-        yield Issue("inventory", "kafka_kraft_controllers", [],
-                    "kafka_mode=kraft needs at least one controller",
-                    "put 1 or 3 hosts in the kafka_kraft_controllers group, or use "
-                    "kafka_mode=zookeeper")
-    elif len(controllers) % 2 == 0:
-        yield Issue("inventory", "kafka_kraft_controllers", controllers,
-                    "an even controller quorum can split evenly",
-                    "use an odd number of controllers")
+    group = str(inv.cluster_var("kafka_kraft_controller_group"))
+    dedicated = inv.controller_hosts()
+    # roles/kafka: without hosts in the controller group every broker is also a controller.
+    voters = dedicated or [f"broker {b['id']}" for _, b in inv.all_brokers()]
+    if not voters:
+        yield Issue("inventory", f"groups.{group}", [],
+                    "kafka_mode=kraft needs controllers: no host in the controller group and "
+                    "no broker to act as one",
+                    f"put 1 or 3 hosts in the {group} group (or brokers in the kafka group), "
+                    "or use kafka_mode=zookeeper")
+    elif len(voters) % 2 == 0:
+        yield Issue("inventory", f"groups.{group}" if dedicated else "kafka_brokers", voters,
+                    f"an even KRaft quorum ({len(voters)} voters) tolerates no more failures "
+                    f"than {len(voters) - 1}",
+                    f"use an odd number of controllers (hosts in {group}, or brokers)",
+                    level=WARNING)
 
 
 # --- Kafka brokers ---------------------------------------------------------------------
@@ -508,7 +589,7 @@ def topic_replication(inv: Inventory) -> Iterable[Issue]:
 @rule
 def yarn_memory(inv: Inventory) -> Iterable[Issue]:
     for host in inv.group("yarn_nodemanager"):
-        memory = inv.var(host, "hadoop_yarn_nodemanager_memory_mb")
+        memory = _as_int(inv.var(host, "hadoop_yarn_nodemanager_memory_mb"))
         if memory is None:
             continue
         if not _is_int(memory) or memory < 1:
@@ -563,23 +644,23 @@ def name_resolution(inv: Inventory) -> Iterable[Issue]:
 def free_disk(inv: Inventory) -> Iterable[Issue]:
     for host in inv.names:
         mounts = inv.fact(host, "mounts")
-        dirs = inv.fact(host, "data_dirs") or []
+        dirs = inv.data_dirs(host)
         if not mounts or not dirs:
             continue
-        threshold = inv.var(host, "preflight_min_free_disk_mb")
+        threshold = _as_int(inv.var(host, "preflight_min_free_disk_mb"))
         threshold = threshold if _is_int(threshold) else 2048
-        by_mount: dict[str, list[str]] = {}
+        by_mount: dict[str, list[tuple[str, str]]] = {}
         available: dict[str, int] = {}
-        for path in dirs:
-            mount = _mount_of(str(path), mounts)
+        for variable, path in dirs:
+            mount = _mount_of(path, mounts)
             if mount is None:
                 continue
-            by_mount.setdefault(mount["mount"], []).append(str(path))
+            by_mount.setdefault(mount["mount"], []).append((variable, path))
             available[mount["mount"]] = int(mount.get("size_available") or 0)
-        for mount, paths in by_mount.items():
+        for mount, entries in by_mount.items():
             free_mb = available[mount] // (1024 * 1024)
             if free_mb < threshold:
-                yield Issue(host, "data_dirs", paths,
+                yield Issue(host, ",".join(v for v, _ in entries), [p for _, p in entries],
                             f"only {free_mb} MB free on {mount} (needs "
                             f"preflight_min_free_disk_mb={threshold})",
                             f"free space on {mount}, put the data dirs on a larger disk, or "

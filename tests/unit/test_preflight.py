@@ -54,7 +54,6 @@ def healthy() -> dict:
                 "default_ipv4": ADDRESSES[name],
                 "mounts": [{"mount": "/", "size_available": 50 * GIB},
                            {"mount": "/var/lib/kafka", "size_available": 50 * GIB}],
-                "data_dirs": ["/var/lib/zookeeper", "/var/lib/kafka", "/var/lib/hadoop"],
                 "listening": listening,
                 "resolves": dict(ADDRESSES),
             },
@@ -199,7 +198,6 @@ def test_empty_zookeeper_group_is_an_error_unless_kraft():
         "inventory: groups.zookeeper=[]: no host in a required group. Fix: add a host under "
         "children: zookeeper: hosts: in the inventory")
     set_all(data, "kafka_mode", "kraft")
-    data["hosts"][MASTER]["groups"].append("kafka_kraft_controllers")
     assert messages(data) == []
 
 
@@ -237,18 +235,40 @@ def test_topic_replication_larger_than_broker_count():
 def test_kraft_without_controllers():
     data = healthy()
     set_all(data, "kafka_mode", "kraft")
-    assert only_error(data) == (
-        "inventory: kafka_kraft_controllers=[]: kafka_mode=kraft needs at least one controller. "
-        "Fix: put 1 or 3 hosts in the kafka_kraft_controllers group, or use "
-        "kafka_mode=zookeeper")
+    for host in data["hosts"].values():
+        host["groups"].remove("kafka")
+        del host["vars"]["kafka_brokers"]
+    assert (
+        "inventory: groups.kafka_controller=[]: kafka_mode=kraft needs controllers: no host in "
+        "the controller group and no broker to act as one. Fix: put 1 or 3 hosts in the "
+        "kafka_controller group (or brokers in the kafka group), or use kafka_mode=zookeeper"
+    ) in messages(data)
 
 
-def test_kraft_with_controller_role_on_brokers_passes():
+def test_kraft_combined_brokers_are_the_controllers():
     data = healthy()
     set_all(data, "kafka_mode", "kraft")
-    hv(data, MASTER)["kafka_brokers"] = [{"id": 0, "port": 9092,
-                                          "roles": ["broker", "controller"]}]
+    assert preflight.check(data) == []
+
+
+def test_kraft_even_dedicated_controllers_warn():
+    data = healthy()
+    set_all(data, "kafka_mode", "kraft")
+    for host in (W1, W2):
+        data["hosts"][host]["groups"].append("kafka_controller")
     assert messages(data) == []
+    assert messages(data, WARNING) == [
+        'inventory: groups.kafka_controller=["hadoop-worker1", "hadoop-worker2"]: an even KRaft '
+        "quorum (2 voters) tolerates no more failures than 1. Fix: use an odd number of "
+        "controllers (hosts in kafka_controller, or brokers)"]
+
+
+def test_kraft_controller_port_clashes():
+    data = healthy()
+    set_all(data, "kafka_mode", "kraft")
+    set_all(data, "kafka_forward_external_ports", False)
+    hv(data, MASTER)["kafka_brokers"] = [{"id": 0, "port": 9092}, {"id": 3, "port": 29092}]
+    assert "Kafka broker 0 controller and Kafka broker 3 external" in only_error(data)
 
 
 def test_yarn_memory_larger_than_host():
@@ -299,7 +319,9 @@ def test_not_enough_free_disk_for_data_dirs():
                                             {"mount": "/var/lib/kafka",
                                              "size_available": 50 * GIB}]
     assert only_error(data) == (
-        'hadoop-worker1: data_dirs=["/var/lib/zookeeper", "/var/lib/hadoop"]: only 1024 MB '
+        "hadoop-worker1: zookeeper_data_dir,hadoop_datanode_dir,hadoop_yarn_local_dir,"
+        'hadoop_yarn_log_dir=["/var/lib/zookeeper", "/var/lib/hadoop/data", '
+        '"/var/lib/hadoop/yarn-local", "/var/lib/hadoop/yarn-logs"]: only 1024 MB '
         "free on / (needs preflight_min_free_disk_mb=2048). Fix: free space on /, put the data "
         "dirs on a larger disk, or lower preflight_min_free_disk_mb")
 
@@ -357,8 +379,8 @@ def test_unknown_artifacts_source():
 def test_cluster_variable_differs_between_hosts():
     data = healthy()
     hv(data, W2)["artifacts_source"] = "archive"
-    hv(data, W2)["artifacts_sha512"] = {p: "a" * 128 for p in
-                                        ("kafka", "zookeeper", "hadoop", "spark")}
+    hv(data, W2)["artifacts_archive_sha512"] = {p: "a" * 128 for p in
+                                                ("kafka", "zookeeper", "hadoop", "spark")}
     found = messages(data)
     assert ("hadoop-worker2: artifacts_source=archive: differs between hosts; it describes the "
             "whole cluster. Fix: set artifacts_source once, in group_vars/all") in found
@@ -368,23 +390,30 @@ def test_archive_source_needs_pinned_checksum():
     data = healthy()
     set_all(data, "artifacts_source", "archive")
     found = messages(data)
-    assert ("all hosts: artifacts_sha512.kafka=null: artifacts_source=archive needs a pinned "
-            "SHA-512 for kafka_2.13-3.6.1.tgz and none is pinned. Fix: set "
-            "artifacts_sha512.kafka to the official SHA-512 of kafka_2.13-3.6.1.tgz (from the "
+    assert ("all hosts: artifacts_archive_sha512.kafka=null: artifacts_source=archive needs a "
+            "pinned SHA-512 for kafka_2.13-3.6.1.tgz and none is pinned. Fix: set "
+            "artifacts_archive_sha512.kafka to the official SHA-512 of kafka_2.13-3.6.1.tgz (the "
             ".sha512 file next to it on the Apache archive), or use artifacts_source=maven"
             ) in found
-    set_all(data, "artifacts_sha512", {p: "ab" * 64 for p in
-                                       ("kafka", "zookeeper", "hadoop", "spark")})
+    sums = {p: "ab" * 64 for p in ("kafka", "zookeeper", "hadoop")}
+    sums["spark-3.5.0-bin-hadoop3.tgz"] = "CD" * 64
+    set_all(data, "artifacts_archive_sha512", sums)
     assert messages(data) == []
+    sums["kafka"] = "not-a-digest"
+    assert only_error(data) == (
+        "all hosts: artifacts_archive_sha512.kafka=not-a-digest: not a SHA-512 (128 hex "
+        "digits). Fix: copy the hex digest from kafka_2.13-3.6.1.tgz.sha512")
 
 
 def test_unsupported_version():
     data = healthy()
-    set_all(data, "artifacts_versions", {"kafka": "3.7.0"})
+    set_all(data, "hadoop_version", "3.4.0")
     assert only_error(data) == (
-        "all hosts: artifacts_versions.kafka=3.7.0: no pinned artifacts for kafka 3.7.0 "
-        "(supported: 3.6.1). Fix: use kafka 3.6.1 or add kafka 3.7.0 with its checksums to "
+        "all hosts: hadoop_version=3.4.0: no pinned artifacts for hadoop 3.4.0 "
+        "(supported: 3.3.6). Fix: use hadoop 3.3.6, or add hadoop 3.4.0 with its checksums to "
         "streamstack/artifacts_catalog.py")
+    set_all(data, "hadoop_version", "3.3.6")
+    assert messages(data) == []
 
 
 def test_kafka_host_without_broker_list():
@@ -429,14 +458,14 @@ def test_broker_port_out_of_range(port):
 def test_all_errors_are_reported_together():
     data = healthy()
     hv(data, W2)["kafka_brokers"] = [{"id": 1, "port": 9094}]
-    set_all(data, "kafka_mode", "kraft")
+    set_all(data, "kafka_mode", "kafka")
     hv(data, W1)["hadoop_yarn_nodemanager_memory_mb"] = 99999
     data["hosts"][W1]["groups"].append("hdfs_namenode")
     found = messages(data)
-    assert len(found) >= 4
+    assert len(found) == 4
     text = preflight.format_errors(preflight.errors(preflight.check(data)))
-    assert text.startswith(f"preflight found {len(found)} errors:\n  - ")
-    assert "broker id used 2 times" in text and "needs at least one controller" in text
+    assert text.startswith("preflight found 4 errors:\n  - ")
+    assert "broker id used 2 times" in text and "unknown Kafka mode" in text
 
 
 def test_format_errors_empty():
