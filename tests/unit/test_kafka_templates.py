@@ -1,0 +1,296 @@
+"""Render the zookeeper and kafka role templates with jinja2, from the real defaults,
+the cross-role facts and the committed inventories, and check what the brokers get.
+
+Variables are resolved lazily with Ansible's own filter plugins and in Ansible's
+precedence order (role defaults < inventory group_vars < playbook group_vars < host vars
+< role vars < extra vars), so a test sees what a play would template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import jinja2
+import pytest
+import yaml
+from ansible.plugins.filter.core import FilterModule as CoreFilters
+from ansible.plugins.filter.mathstuff import FilterModule as MathFilters
+from ansible.plugins.test.core import TestModule as CoreTests
+from jinja2.nativetypes import NativeEnvironment, native_concat
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = ROOT / "roles"
+
+
+def _load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def _env(cls):
+    env = cls(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+              trim_blocks=True, extensions=["jinja2.ext.do"])
+    # Ansible's filters and tests, without replacing jinja2's own (default, ...).
+    for name, func in {**CoreFilters().filters(), **MathFilters().filters()}.items():
+        env.filters.setdefault(name, func)
+    for name, func in CoreTests().tests().items():
+        env.tests.setdefault(name, func)
+    return env
+
+
+NATIVE = _env(NativeEnvironment)
+TEXT = _env(jinja2.Environment)
+
+
+class Inventory:
+    """A YAML inventory (hosts, children groups, group_vars/all.yml) plus overrides."""
+
+    def __init__(self, directory: Path, extra_vars: dict | None = None,
+                 groups: dict | None = None, host_vars: dict | None = None):
+        data = _load(directory / "hosts.yml")["all"]
+        self.host_vars = {h: dict(v or {}) for h, v in data["hosts"].items()}
+        for host, values in (host_vars or {}).items():
+            self.host_vars.setdefault(host, {}).update(values)
+        self.groups = {"all": list(self.host_vars)}
+        for group, body in data.get("children", {}).items():
+            self.groups[group] = list((body or {}).get("hosts", {}) or {})
+        self.groups.update(groups or {})
+        gv = directory / "group_vars" / "all.yml"
+        self.inventory_group_vars = _load(gv) if gv.exists() else {}
+        self.playbook_group_vars = _load(ROOT / "playbooks/group_vars/all/streamstack.yml")
+        self.defaults = {**_load(ROLES / "zookeeper/defaults/main.yml"),
+                         **_load(ROLES / "kafka/defaults/main.yml")}
+        self.role_vars = _load(ROLES / "kafka/vars/main.yml")
+        self.extra_vars = extra_vars or {}
+        self.hostvars = {h: HostVars(self, h) for h in self.host_vars}
+
+
+class HostVars(Mapping):
+    """One host's variables; string values are templated when read, as Ansible does."""
+
+    def __init__(self, inventory: Inventory, host: str, overlay: dict | None = None):
+        self.inv, self.host, self.overlay = inventory, host, overlay or {}
+        self.cache: dict = {}
+
+    def with_overlay(self, **overlay) -> HostVars:
+        return HostVars(self.inv, self.host, overlay)
+
+    def _raw(self) -> dict:
+        inv = self.inv
+        magic = {
+            "inventory_hostname": self.host,
+            "groups": inv.groups,
+            "group_names": [g for g, m in inv.groups.items() if self.host in m and g != "all"],
+            "hostvars": inv.hostvars,
+            "ansible_facts": {"architecture": "x86_64"},
+        }
+        return {**inv.defaults, **inv.inventory_group_vars, **inv.playbook_group_vars,
+                **inv.host_vars[self.host], **inv.role_vars, **inv.extra_vars,
+                **magic, **self.overlay}
+
+    def __getitem__(self, key):
+        if key in self.cache:
+            return self.cache[key]
+        raw = self._raw()
+        if key not in raw:
+            raise KeyError(key)
+        value = self._template(raw[key])
+        self.cache[key] = value
+        return value
+
+    def _template(self, value):
+        if isinstance(value, str) and ("{{" in value or "{%" in value):
+            tmpl = NATIVE.from_string(value)
+            return native_concat(tmpl.root_render_func(tmpl.new_context(self, shared=True)))
+        if isinstance(value, list):
+            return [self._template(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._template(v) for k, v in value.items()}
+        return value
+
+    def __iter__(self):
+        return iter(self._raw())
+
+    def __len__(self):
+        return len(self._raw())
+
+
+def render(hv: HostVars, role: str, template: str) -> str:
+    tmpl = TEXT.from_string((ROLES / role / "templates" / template).read_text())
+    return "".join(tmpl.root_render_func(tmpl.new_context(hv, shared=True)))
+
+
+def properties(text: str) -> dict:
+    out = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.partition("=")
+        assert key not in out, f"duplicate key {key}"
+        out[key] = value
+    return out
+
+
+def broker_props(inv: Inventory, host: str, node_id: int) -> dict:
+    hv = inv.hostvars[host]
+    node = next(n for n in hv["kafka_local_nodes"] if n["id"] == node_id)
+    return properties(render(hv.with_overlay(kafka_node=node), "kafka", "server.properties.j2"))
+
+
+LOCAL = ROOT / "inventories" / "local"
+SINGLE = ROOT / "inventories" / "single"
+
+
+@pytest.fixture
+def single():
+    return Inventory(SINGLE)
+
+
+@pytest.fixture
+def local():
+    return Inventory(LOCAL)
+
+
+def test_single_host_three_brokers(single):
+    nodes = single.hostvars["localhost"]["kafka_local_nodes"]
+    assert [(n["id"], n["port"], n["internal_port"]) for n in nodes] == [
+        (0, 9092, 19092), (1, 9093, 19093), (2, 9094, 19094)]
+    dirs = set()
+    for broker_id, port in [(0, 9092), (1, 9093), (2, 9094)]:
+        props = broker_props(single, "localhost", broker_id)
+        assert props["broker.id"] == str(broker_id)
+        assert props["listeners"] == (
+            f"INTERNAL://0.0.0.0:{port + 10000},EXTERNAL://0.0.0.0:{port}")
+        assert props["advertised.listeners"] == (
+            f"INTERNAL://localhost:{port + 10000},EXTERNAL://localhost:{port}")
+        assert props["inter.broker.listener.name"] == "INTERNAL"
+        assert props["listener.security.protocol.map"] == "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT"
+        assert props["zookeeper.connect"] == "localhost:2181"
+        assert props["log.dirs"] == f"/var/lib/kafka/broker-{broker_id}"
+        dirs.add(props["log.dirs"])
+        # Three brokers: RF 3, declared topics and the transaction log tolerate one down.
+        assert props["default.replication.factor"] == "3"
+        assert props["offsets.topic.replication.factor"] == "3"
+        assert props["transaction.state.log.replication.factor"] == "3"
+        assert props["transaction.state.log.min.isr"] == "2"
+        # Broker-wide 1: the handout's RF 1 Hello-Kafka must accept acks=all.
+        assert props["min.insync.replicas"] == "1"
+        assert props["auto.create.topics.enable"] == "true"
+        assert "process.roles" not in props
+    assert len(dirs) == 3
+    assert single.hostvars["localhost"]["kafka_forwarded_ports"] == []
+
+
+def test_three_host_layout(local):
+    expected_zk = "hadoop-master:2181,hadoop-worker1:2181,hadoop-worker2:2181"
+    for host, broker_id, port in [("hadoop-master", 0, 9092), ("hadoop-worker1", 1, 9093),
+                                  ("hadoop-worker2", 2, 9094)]:
+        props = broker_props(local, host, broker_id)
+        assert props["broker.id"] == str(broker_id)
+        assert props["listeners"] == (
+            f"INTERNAL://0.0.0.0:{port + 10000},EXTERNAL://0.0.0.0:{port}")
+        # Internal by host name; external localhost, published/forwarded in the lab.
+        assert props["advertised.listeners"] == (
+            f"INTERNAL://{host}:{port + 10000},EXTERNAL://localhost:{port}")
+        assert props["zookeeper.connect"] == expected_zk
+        assert props["log.dirs"] == f"/var/lib/kafka/broker-{broker_id}"
+        assert props["default.replication.factor"] == "3"
+    hv = local.hostvars["hadoop-master"]
+    assert hv["streamstack_kafka_bootstrap_servers"] == (
+        "hadoop-master:19092,hadoop-worker1:19093,hadoop-worker2:19094")
+    assert hv["kafka_forwarded_ports"] == [
+        {"port": 9093, "host": "hadoop-worker1"}, {"port": 9094, "host": "hadoop-worker2"}]
+    assert local.hostvars["hadoop-worker2"]["kafka_forwarded_ports"] == [
+        {"port": 9092, "host": "hadoop-master"}, {"port": 9093, "host": "hadoop-worker1"}]
+
+
+def test_external_host_defaults_to_the_inventory_name():
+    inv = Inventory(LOCAL)
+    inv.inventory_group_vars.pop("kafka_external_host")
+    props = broker_props(inv, "hadoop-worker1", 1)
+    assert props["advertised.listeners"] == (
+        "INTERNAL://hadoop-worker1:19093,EXTERNAL://hadoop-worker1:9093")
+
+
+@pytest.mark.parametrize("count,rf,isr", [(1, 1, 1), (2, 2, 1), (3, 3, 2), (4, 3, 2)])
+def test_replication_derived_from_broker_count(count, rf, isr):
+    brokers = [{"id": i, "port": 9092 + i} for i in range(count)]
+    inv = Inventory(SINGLE, host_vars={"localhost": {"kafka_brokers": brokers}})
+    props = broker_props(inv, "localhost", 0)
+    assert props["default.replication.factor"] == str(rf)
+    assert props["offsets.topic.replication.factor"] == str(rf)
+    assert props["transaction.state.log.replication.factor"] == str(rf)
+    assert props["transaction.state.log.min.isr"] == str(isr)
+
+
+def test_tuning_off_renders_upstream_defaults_only(local):
+    tuned = broker_props(local, "hadoop-master", 0)
+    plain = broker_props(Inventory(LOCAL, extra_vars={"kafka_tuning": False}), "hadoop-master", 0)
+    tuning_keys = {"num.network.threads", "num.io.threads", "background.threads",
+                   "socket.send.buffer.bytes", "socket.receive.buffer.bytes",
+                   "replica.socket.receive.buffer.bytes", "log.segment.bytes",
+                   "group.initial.rebalance.delay.ms"}
+    assert tuning_keys <= set(tuned)
+    assert not tuning_keys & set(plain)
+    assert {k: v for k, v in tuned.items() if k not in tuning_keys} == plain
+
+
+def test_kraft_combined():
+    inv = Inventory(LOCAL, extra_vars={"kafka_mode": "kraft"})
+    props = broker_props(inv, "hadoop-worker1", 1)
+    assert props["process.roles"] == "broker,controller"
+    assert props["node.id"] == "1"
+    assert props["controller.quorum.voters"] == (
+        "0@hadoop-master:29092,1@hadoop-worker1:29093,2@hadoop-worker2:29094")
+    assert props["controller.listener.names"] == "CONTROLLER"
+    assert props["listeners"] == (
+        "INTERNAL://0.0.0.0:19093,EXTERNAL://0.0.0.0:9093,CONTROLLER://0.0.0.0:29093")
+    assert props["listener.security.protocol.map"].endswith(",CONTROLLER:PLAINTEXT")
+    assert "zookeeper.connect" not in props and "broker.id" not in props
+
+
+def test_kraft_dedicated_controllers():
+    inv = Inventory(LOCAL, extra_vars={"kafka_mode": "kraft"},
+                    groups={"kafka_controller": ["hadoop-master", "hadoop-worker1",
+                                                 "hadoop-worker2"]})
+    nodes = inv.hostvars["hadoop-worker1"]["kafka_local_nodes"]
+    assert [(n["id"], n["roles"]) for n in nodes] == [(1, "broker"), (3001, "controller")]
+    broker = broker_props(inv, "hadoop-worker1", 1)
+    assert broker["process.roles"] == "broker"
+    assert broker["controller.quorum.voters"] == (
+        "3000@hadoop-master:9193,3001@hadoop-worker1:9193,3002@hadoop-worker2:9193")
+    assert broker["listeners"] == "INTERNAL://0.0.0.0:19093,EXTERNAL://0.0.0.0:9093"
+    controller = broker_props(inv, "hadoop-worker1", 3001)
+    assert controller["process.roles"] == "controller"
+    assert controller["listeners"] == "CONTROLLER://0.0.0.0:9193"
+    assert controller["log.dirs"] == "/var/lib/kafka/controller-3001"
+    assert "advertised.listeners" not in controller
+    assert "default.replication.factor" not in controller
+
+
+def test_units_run_as_service_users_with_small_heaps(local):
+    hv = local.hostvars["hadoop-master"]
+    kafka_unit = render(hv, "kafka", "kafka@.service.j2")
+    assert "User=kafka" in kafka_unit
+    assert 'Environment="KAFKA_HEAP_OPTS=-Xmx384m -Xms384m"' in kafka_unit
+    assert "ExecStart=/opt/kafka/bin/kafka-server-start.sh /etc/kafka/server-%i.properties" \
+        in kafka_unit
+    zk_unit = render(hv, "zookeeper", "zookeeper.service.j2")
+    assert "User=zookeeper" in zk_unit and "Type=simple" in zk_unit
+    assert "ExecStart=/opt/zookeeper/bin/zkServer.sh start-foreground /etc/zookeeper/zoo.cfg" \
+        in zk_unit
+    forward = render(hv.with_overlay(kafka_forward={"host": "hadoop-worker1", "port": 9093}),
+                     "kafka", "forward.env.j2")
+    assert "KAFKA_FORWARD_TARGET=hadoop-worker1:9093" in forward
+
+
+def test_zoo_cfg_ensemble_and_standalone(local, single):
+    cfg = properties(render(local.hostvars["hadoop-worker2"], "zookeeper", "zoo.cfg.j2"))
+    assert cfg["server.1"] == "hadoop-master:2888:3888"
+    assert cfg["server.3"] == "hadoop-worker2:2888:3888"
+    assert cfg["dataDir"] == "/var/lib/zookeeper"
+    assert cfg["4lw.commands.whitelist"] == "ruok,srvr,mntr,stat"
+    assert local.hostvars["hadoop-worker2"]["zookeeper_id"] == 3
+    cfg = properties(render(single.hostvars["localhost"], "zookeeper", "zoo.cfg.j2"))
+    assert not [k for k in cfg if k.startswith("server.")]
