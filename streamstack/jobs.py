@@ -245,6 +245,8 @@ def logs(host_exec: HostExec, host: str, job: str, lines: int = 100) -> str:
 
 
 def restart(host_exec: HostExec, host: str, job: str) -> ExecResult:
+    # A unit that hit its start limit refuses starts until its failed state is reset.
+    host_exec(host, ["systemctl", "reset-failed", unit_name(job)])
     done = host_exec(host, ["systemctl", "restart", unit_name(job)])
     if done.rc != 0:
         raise StreamstackError(

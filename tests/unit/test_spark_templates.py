@@ -1,0 +1,328 @@
+"""Render the spark and spark_jobs role templates with jinja2 from the real defaults,
+the cross-role facts and the committed inventory, and check what the hosts get.
+
+Variables resolve lazily with Ansible's filter and test plugins, in Ansible's order
+(role defaults < inventory group_vars < playbook group_vars < host vars < role vars <
+extra vars), so a test sees what a play would template.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+
+import jinja2
+import pytest
+import yaml
+from ansible.plugins.filter.core import FilterModule as CoreFilters
+from ansible.plugins.filter.mathstuff import FilterModule as MathFilters
+from ansible.plugins.test.core import TestModule as CoreTests
+from jinja2.nativetypes import NativeEnvironment, native_concat
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = ROOT / "roles"
+LOCAL = ROOT / "inventories" / "local"
+
+
+def _load(path: Path) -> dict:
+    return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+
+
+def _env(cls):
+    env = cls(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+              trim_blocks=True, extensions=["jinja2.ext.do"])
+    for name, func in {**CoreFilters().filters(), **MathFilters().filters()}.items():
+        env.filters.setdefault(name, func)
+    for name, func in CoreTests().tests().items():
+        env.tests.setdefault(name, func)
+    return env
+
+
+NATIVE = _env(NativeEnvironment)
+TEXT = _env(jinja2.Environment)
+
+
+class Vars(Mapping):
+    """One host's variables for one role; strings are templated when read."""
+
+    def __init__(self, role: str, host: str = "hadoop-master", extra: dict | None = None,
+                 facts: dict | None = None):
+        data = _load(LOCAL / "hosts.yml")["all"]
+        self.groups = {"all": list(data["hosts"])}
+        for group, body in data.get("children", {}).items():
+            self.groups[group] = list((body or {}).get("hosts", {}) or {})
+        self.host_vars = {h: dict(v or {}) for h, v in data["hosts"].items()}
+        self.role, self.host = role, host
+        self.layers = [
+            _load(ROLES / role / "defaults/main.yml"),
+            _load(LOCAL / "group_vars/all.yml"),
+            _load(ROOT / "playbooks/group_vars/all/streamstack.yml"),
+            self.host_vars[host],
+            _load(ROLES / role / "vars/main.yml"),
+            extra or {},
+        ]
+        self.facts = {"architecture": "x86_64", "python": {"version": {"major": 3, "minor": 11}},
+                      "systemd": {"version": 252}, **(facts or {})}
+        self.cache: dict = {}
+
+    def _raw(self) -> dict:
+        merged: dict = {}
+        for layer in self.layers:
+            merged.update(layer)
+        merged.update({
+            "inventory_hostname": self.host,
+            "groups": self.groups,
+            "hostvars": {h: {**self.host_vars[h]} for h in self.host_vars},
+            "ansible_facts": self.facts,
+            "ansible_managed": "Managed by streamstack",
+            "role_path": str(ROLES / self.role),
+            "ansible_check_mode": False,
+        })
+        return merged
+
+    def __getitem__(self, key):
+        if key not in self.cache:
+            raw = self._raw()
+            if key not in raw:
+                raise KeyError(key)
+            self.cache[key] = self._template(raw[key])
+        return self.cache[key]
+
+    def _template(self, value):
+        if isinstance(value, str) and ("{{" in value or "{%" in value):
+            tmpl = NATIVE.from_string(value)
+            return native_concat(tmpl.root_render_func(tmpl.new_context(self, shared=True)))
+        if isinstance(value, list):
+            return [self._template(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._template(v) for k, v in value.items()}
+        return value
+
+    def __iter__(self):
+        return iter(self._raw())
+
+    def __len__(self):
+        return len(self._raw())
+
+    def overlay(self, **values) -> Vars:
+        self.layers.append(values)
+        self.cache.clear()
+        return self
+
+
+def render(v: Vars, template: str) -> str:
+    tmpl = TEXT.from_string((ROLES / v.role / "templates" / template).read_text())
+    return "".join(tmpl.root_render_func(tmpl.new_context(v, shared=True)))
+
+
+def spark_defaults(text: str) -> dict:
+    out = {}
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.strip().partition(" ")
+            assert key not in out, f"duplicate {key}"
+            out[key] = value.strip()
+    return out
+
+
+def unit_sections(text: str) -> dict[str, list[tuple[str, str]]]:
+    """A systemd unit as {section: [(key, value), ...]}, continuation lines joined."""
+    joined = text.replace("\\\n", " ")
+    sections: dict[str, list] = {}
+    current = None
+    for line in joined.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            current = sections.setdefault(line.strip("[]"), [])
+            continue
+        key, _, value = line.partition("=")
+        current.append((key, value))
+    return sections
+
+
+def one(section, key):
+    values = [v for k, v in section if k == key]
+    assert len(values) == 1, (key, values)
+    return values[0]
+
+
+def exec_argv(unit_text: str) -> list[str]:
+    """ExecStart split as systemd does for these words (double quotes, $$ and %%)."""
+    command = one(unit_sections(unit_text)["Service"], "ExecStart")
+    return [w.replace("$$", "$").replace("%%", "%") for w in shlex.split(command)]
+
+
+# --------------------------------------------------------------------------- spark
+
+def test_spark_defaults_yarn_lab():
+    conf = spark_defaults(render(Vars("spark"), "spark-defaults.conf.j2"))
+    assert conf["spark.master"] == "yarn"
+    assert conf["spark.submit.deployMode"] == "client"
+    assert conf["spark.driver.memory"] == "512m"
+    assert conf["spark.executor.memory"] == "512m"
+    assert conf["spark.executor.instances"] == "1"
+    assert conf["spark.executor.cores"] == "1"
+    assert conf["spark.dynamicAllocation.enabled"] == "false"
+    assert conf["spark.eventLog.enabled"] == "true"
+    assert conf["spark.eventLog.dir"] == "hdfs://hadoop-master:9000/spark-logs"
+    assert conf["spark.yarn.archive"] == "hdfs://hadoop-master:9000/spark/spark-jars-3.5.0.zip"
+    assert conf["spark.pyspark.python"] == "python3"
+    assert conf["spark.yarn.appMasterEnv.PYSPARK_PYTHON"] == "python3"
+    # Nothing pulls packages at submit time: no --packages / ivy settings.
+    assert not any("jars.packages" in key or "ivy" in key for key in conf)
+
+
+def test_spark_defaults_local_master_has_no_yarn_settings():
+    v = Vars("spark", extra={"spark_master": "local[*]"})
+    conf = spark_defaults(render(v, "spark-defaults.conf.j2"))
+    assert conf["spark.master"] == "local[*]"
+    assert not any(key.startswith("spark.yarn.") for key in conf)
+    assert v["spark_standalone_enabled"] is False
+
+
+def test_spark_defaults_without_hdfs_has_no_event_log():
+    v = Vars("spark")
+    del v.groups["hdfs_namenode"]  # no such group in the inventory
+    conf = spark_defaults(render(v, "spark-defaults.conf.j2"))
+    assert "spark.eventLog.enabled" not in conf and "spark.yarn.archive" not in conf
+
+
+def test_spark_defaults_extra_wins():
+    v = Vars("spark", extra={"spark_defaults_extra": {"spark.ui.port": 4050}})
+    assert spark_defaults(render(v, "spark-defaults.conf.j2"))["spark.ui.port"] == "4050"
+
+
+def test_spark_env_and_profile():
+    v = Vars("spark")
+    env = render(v, "spark-env.sh.j2")
+    assert 'HADOOP_CONF_DIR="${HADOOP_CONF_DIR:-/etc/hadoop}"' in env
+    assert 'JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/java-17-openjdk-amd64}"' in env
+    assert "SPARK_MASTER_HOST" not in env
+    profile = render(v, "profile.sh.j2")
+    assert "export SPARK_CONF_DIR=/etc/spark" in profile
+    assert "export SPARK_HOME=/opt/spark" in profile
+    assert "export PYSPARK_PYTHON=python3" in profile
+
+
+def test_standalone_option():
+    v = Vars("spark", extra={"spark_master": "spark://hadoop-master:7077"})
+    assert v["spark_standalone_enabled"] is True
+    assert v["_spark_standalone_daemons"] == ["master", "worker"]
+    env = render(v, "spark-env.sh.j2")
+    assert 'SPARK_MASTER_HOST="hadoop-master"' in env
+    master = render(v, "spark-master.service.j2")
+    assert "org.apache.spark.deploy.master.Master" in master
+    worker = render(v, "spark-worker.service.j2")
+    assert "spark://hadoop-master:7077" in worker
+    for unit in (master, worker):
+        service = unit_sections(unit)["Service"]
+        assert one(service, "User") == "spark"
+        assert "SPARK_CONF_DIR=/etc/spark" in [v for k, v in service if k == "Environment"]
+    conf = spark_defaults(render(v, "spark-defaults.conf.j2"))
+    assert conf["spark.master"] == "spark://hadoop-master:7077"
+    assert "spark.yarn.archive" not in conf
+
+
+def test_kafka_python_wheel_paths():
+    v = Vars("spark")
+    assert v["_spark_kafka_wheel"] == "kafka_python-2.2.15-py2.py3-none-any.whl"
+    assert v["_spark_site_packages"] == "/usr/local/lib/python3.11/dist-packages"
+    assert v["spark_kafka_python_wheel_dir"] == str(ROOT / ".cache" / "wheels")
+
+
+# ---------------------------------------------------------------------- spark_jobs
+
+def job_unit(job: dict | None = None, name: str | None = None, **extra) -> str:
+    v = Vars("spark_jobs", extra=extra)
+    if job is None:
+        job = next(j for j in v["spark_jobs"] if j["name"] == name)
+    return render(v.overlay(spark_job=job), "spark-job.service.j2")
+
+
+def test_default_jobs():
+    v = Vars("spark_jobs")
+    jobs = {job["name"]: job for job in v["spark_jobs"]}
+    assert set(jobs) == {"wordcount", "kafka-to-hdfs"}
+    assert (ROOT / jobs["wordcount"]["app"]).is_file()
+    assert (ROOT / jobs["kafka-to-hdfs"]["app"]).is_file()
+    bootstrap = "hadoop-master:19092,hadoop-worker1:19093,hadoop-worker2:19094"
+    assert jobs["wordcount"]["args"][:3] == [bootstrap, "Hello-Kafka", "streamstack-wordcount"]
+    assert "wordcount-results" in jobs["wordcount"]["args"]
+    assert jobs["kafka-to-hdfs"]["args"][:4] == ["--bootstrap-servers", bootstrap,
+                                                 "--topics", "events"]
+
+
+def test_default_job_args_parse_with_the_jobs_own_parsers():
+    import importlib.util
+
+    v = Vars("spark_jobs")
+    for job in v["spark_jobs"]:
+        path = ROOT / job["app"]
+        spec = importlib.util.spec_from_file_location(f"j_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.parse_args([str(a) for a in job["args"]])  # raises SystemExit if wrong
+
+
+def test_wordcount_unit():
+    text = job_unit(name="wordcount")
+    sections = unit_sections(text)
+    service = sections["Service"]
+    assert one(service, "User") == "spark"
+    assert one(service, "Restart") == "on-failure"
+    assert one(service, "RestartSec") == "15"
+    assert one(service, "SuccessExitStatus") == "143"
+    assert one(sections["Unit"], "StartLimitBurst") == "10"
+    # systemd 252 (bookworm) has no RestartSteps.
+    assert not [k for k, _ in service if k.startswith("RestartSteps")]
+    envs = [v for k, v in service if k == "Environment"]
+    assert "SPARK_CONF_DIR=/etc/spark" in envs and "HADOOP_CONF_DIR=/etc/hadoop" in envs
+    assert "PYSPARK_PYTHON=python3" in envs
+    argv = exec_argv(text)
+    assert argv[0] == "/opt/spark/bin/spark-submit"
+    assert argv[argv.index("--master") + 1] == "yarn"
+    assert argv[argv.index("--deploy-mode") + 1] == "client"
+    assert argv[argv.index("--name") + 1] == "wordcount"
+    assert argv[argv.index("--num-executors") + 1] == "1"
+    assert argv[argv.index("--driver-memory") + 1] == "512m"
+    app = argv.index("/opt/streamstack-jobs/wordcount/wordcount.py")
+    assert argv[app + 2:app + 4] == ["Hello-Kafka", "streamstack-wordcount"]
+    assert "--packages" not in argv
+    assert one(sections["Install"], "WantedBy") == "multi-user.target"
+
+
+def test_custom_jar_job_and_quoting():
+    job = {"name": "etl", "app": "/srv/etl.jar", "main_class": "com.example.Etl",
+           "master": "local[2]", "conf": {"spark.ui.port": 4100},
+           "args": ["a b", "100%", "$HOME", 'say "hi"'], "environment": {"X": "1 2"},
+           "executor_memory": "1g"}
+    text = job_unit(job)
+    argv = exec_argv(text)
+    assert argv[argv.index("--class") + 1] == "com.example.Etl"
+    assert argv[argv.index("--master") + 1] == "local[2]"
+    assert "--num-executors" not in argv  # YARN only
+    assert argv[argv.index("--conf") + 1] == "spark.ui.port=4100"
+    assert argv[argv.index("--executor-memory") + 1] == "1g"
+    assert argv[-5:] == ["/opt/streamstack-jobs/etl/etl.jar", "a b", "100%", "$HOME",
+                         'say "hi"']
+    assert '"100%%"' in text and '"$$HOME"' in text
+    assert 'Environment="X=1 2"' in text
+
+
+def test_restart_steps_with_newer_systemd():
+    v = Vars("spark_jobs", facts={"systemd": {"version": 255}})
+    job = next(j for j in v["spark_jobs"] if j["name"] == "wordcount")
+    text = render(v.overlay(spark_job=job), "spark-job.service.j2")
+    service = unit_sections(text)["Service"]
+    assert one(service, "RestartSteps") == "5"
+    assert one(service, "RestartMaxDelaySec") == "300"
+
+
+@pytest.mark.parametrize("role", ["spark", "spark_jobs"])
+def test_every_default_is_declared_in_argument_specs(role):
+    defaults = _load(ROLES / role / "defaults/main.yml")
+    specs = _load(ROLES / role / "meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert set(defaults) <= set(specs), set(defaults) - set(specs)
