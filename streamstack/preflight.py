@@ -631,7 +631,8 @@ def name_resolution(inv: Inventory) -> Iterable[Issue]:
                 yield Issue(host, "inventory_hostname", other,
                             f"{host} resolves it to the loopback address {address}",
                             f"fix /etc/hosts on {host} so {other} maps to its network address")
-            elif other == host and str(address).startswith("127.") and set(
+            elif other == host and len(inv.names) > 1 and str(address).startswith(
+                    "127.") and set(
                     inv.groups_of(host)) & {"hdfs_namenode", "yarn_resourcemanager",
                                             "zookeeper", "kafka"}:
                 yield Issue(host, "inventory_hostname", host,

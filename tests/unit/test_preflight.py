@@ -313,6 +313,37 @@ def test_own_name_on_loopback():
         "Fix: remove '127.0.1.1 hadoop-master' from /etc/hosts on hadoop-master")
 
 
+def test_own_name_on_loopback_is_fine_on_a_single_host():
+    data = healthy()
+    data["hosts"] = {MASTER: data["hosts"][MASTER]}
+    data["hosts"][MASTER]["groups"] += ["hdfs_datanode", "yarn_nodemanager"]
+    data["hosts"][MASTER]["facts"]["resolves"] = {MASTER: "127.0.1.1"}
+    set_all(data, "kafka_topics", [])
+    assert messages(data) == []
+
+
+@pytest.mark.parametrize("name", ["local", "single", "lab"])
+def test_committed_inventories_pass(name):
+    """The inventories we ship, as Ansible reads them (no facts, role defaults aside)."""
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.vars.manager import VariableManager
+
+    from streamstack import PROJECT_ROOT
+
+    loader = DataLoader()
+    inventory = InventoryManager(loader=loader, sources=[str(PROJECT_ROOT / "inventories" / name)])
+    variables = VariableManager(loader=loader, inventory=inventory)
+    data = {"hosts": {}}
+    for host in inventory.get_hosts():
+        found = variables.get_vars(host=host)
+        data["hosts"][host.name] = {
+            "groups": list(found["group_names"]),
+            "vars": {k: found[k] for k in preflight.VARIABLE_DEFAULTS if k in found},
+        }
+    assert messages(data) == []
+
+
 def test_not_enough_free_disk_for_data_dirs():
     data = healthy()
     data["hosts"][W1]["facts"]["mounts"] = [{"mount": "/", "size_available": GIB},
