@@ -1,0 +1,324 @@
+"""End to end, on a deployed lab: the word count's exact counts, the sink's exactly-once
+copy to HDFS (read back by a Spark batch query) and its recovery from a SIGKILL.
+
+    pytest tests/e2e/test_pipelines.py --hosts=ansible://spark_client \
+        --ansible-inventory=inventories/local
+
+Everything runs on the first spark_client host (hadoop-master in the lab) through the
+testinfra host, so the same test serves containers and VMs: records are produced and
+results consumed there with kafka-python, the count is a spark-submit batch job there.
+Every wait is bounded; each test uses a fresh run id so earlier data never matters.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+
+INTERNAL_OFFSET = 10000
+WORDCOUNT_INPUT = "Hello-Kafka"
+WORDCOUNT_RESULTS = "wordcount-results"
+SINK_TOPIC = "events"
+SINK_UNIT = "spark-job-kafka-to-hdfs"
+DATA_ROOT = "/data"
+CHECKPOINT = "/checkpoints/kafka-to-hdfs"
+WORK = "/tmp/streamstack-e2e"
+
+# --- scripts run on the host ---------------------------------------------------------
+
+PRODUCE = r'''
+import json, sys, time
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+bootstrap, topic, prefix, count, rate, invalid = sys.argv[1:7]
+count, rate, invalid = int(count), float(rate), int(invalid)
+producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=5)
+start = time.monotonic()
+for i in range(count):
+    value = f"{prefix}-{i}".encode()
+    producer.send(topic, key=value, value=value)
+    if rate > 0:
+        delay = start + (i + 1) / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+for j in range(invalid):
+    producer.send(topic, key=f"{prefix}-null-{j}".encode(), value=None)
+    producer.send(topic, key=f"{prefix}-bad-{j}".encode(), value=b"\xff\xfe" + prefix.encode())
+producer.flush()
+producer.close()
+consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","))
+parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+ends = consumer.end_offsets(parts)
+print(json.dumps({str(tp.partition): off for tp, off in ends.items()}))
+'''
+
+TEXT_PRODUCE = r'''
+import json, sys
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+bootstrap, topic, results = sys.argv[1:4]
+lines = json.loads(sys.stdin.read())
+consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","))
+parts = [TopicPartition(results, p) for p in consumer.partitions_for_topic(results)]
+start = consumer.end_offsets(parts)
+producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all")
+for line in lines:
+    producer.send(topic, value=line.encode())
+producer.flush()
+print(json.dumps({str(tp.partition): off for tp, off in start.items()}))
+'''
+
+RESULTS = r'''
+import json, sys, time
+from kafka import KafkaConsumer, TopicPartition
+bootstrap, topic, start_json, expected_json, seconds = sys.argv[1:6]
+start, expected = json.loads(start_json), json.loads(expected_json)
+consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False)
+parts = [TopicPartition(topic, int(p)) for p in start]
+consumer.assign(parts)
+for tp in parts:
+    consumer.seek(tp, int(start[str(tp.partition)]))
+latest = {}
+deadline = time.monotonic() + float(seconds)
+while time.monotonic() < deadline:
+    for records in consumer.poll(timeout_ms=1000).values():
+        for r in records:
+            key = r.key.decode()
+            if key in expected:
+                latest[key] = int(r.value.decode())
+    if latest == expected:
+        break
+print(json.dumps(latest, sort_keys=True))
+'''
+
+COUNT = r'''
+import json, sys
+from pyspark.sql import SparkSession, functions as F
+data, deadletter, prefix = sys.argv[1:4]
+spark = SparkSession.builder.appName("streamstack-e2e-count").getOrCreate()
+spark.sparkContext.setLogLevel("ERROR")
+# The topic's root directory: Spark reads it through the file sink's _spark_metadata
+# log, i.e. only files of committed micro-batches.
+rows = spark.read.parquet(data).where(F.col("value").startswith(prefix + "-"))
+out = rows.agg(F.count(F.lit(1)).alias("rows"),
+               F.countDistinct("partition", "offset").alias("distinct_offsets"),
+               F.countDistinct("value").alias("distinct_values")).first().asDict()
+out["columns"] = sorted(rows.columns)
+try:
+    dead = spark.read.parquet(deadletter)
+    dead = dead.where(F.col("key").cast("string").startswith(prefix + "-"))
+    out["deadletter"] = dead.count()
+    out["reasons"] = {r["reason"]: r["count"] for r in dead.groupBy("reason").count().collect()}
+except Exception as exc:  # no dead-letter data yet
+    out["deadletter"] = 0
+    out["deadletter_error"] = str(exc)[:200]
+print("RESULT " + json.dumps(out, sort_keys=True))
+spark.stop()
+'''
+
+
+# --- helpers ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def node(host):
+    variables = host.ansible.get_variables()
+    clients = variables.get("groups", {}).get("spark_client", [])
+    if not clients or host.backend.get_hostname() != clients[0]:
+        pytest.skip("the pipelines are checked from the first spark_client host")
+    host.run(f"mkdir -p {WORK}")
+    for name, body in (("produce.py", PRODUCE), ("text_produce.py", TEXT_PRODUCE),
+                       ("results.py", RESULTS), ("count.py", COUNT)):
+        write(host, f"{WORK}/{name}", body)
+    return host
+
+
+@pytest.fixture(scope="module")
+def bootstrap(host):
+    runner = host.backend.ansible_runner
+    kafka_hosts = host.ansible.get_variables().get("groups", {}).get("kafka", [])
+    brokers = [f"{name}:{int(b['port']) + INTERNAL_OFFSET}" for name in kafka_hosts
+               for b in runner.get_variables(name).get("kafka_brokers", [])]
+    assert brokers, "no kafka brokers in the inventory"
+    return ",".join(brokers)
+
+
+def write(host, path: str, body: str) -> None:
+    marker = "STREAMSTACK_EOF"
+    assert marker not in body
+    done = host.run(f"cat > {path} <<'{marker}'\n{body}\n{marker}")
+    assert done.rc == 0, done.stderr
+
+
+def q(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def login(host, command: str, timeout: int):
+    return host.run(f"timeout {timeout} bash -lc {q(command)}")
+
+
+def checkpoint_offsets(host, checkpoint: str) -> dict[str, int]:
+    """Kafka offsets up to which the query's last committed batch has read."""
+    listing = login(host, f"hdfs dfs -ls -C {checkpoint}/commits 2>/dev/null", 60).stdout
+    batches = [int(p.rsplit("/", 1)[-1]) for p in listing.split()
+               if p.rsplit("/", 1)[-1].isdigit()]
+    if not batches:
+        return {}
+    text = login(host, f"hdfs dfs -cat {checkpoint}/offsets/{max(batches)}", 60).stdout
+    for line in reversed(text.splitlines()):
+        if line.startswith("{") and SINK_TOPIC in line:
+            return {p: int(o) for p, o in json.loads(line)[SINK_TOPIC].items()}
+    return {}
+
+
+def wait_caught_up(host, checkpoint: str, ends: dict[str, int], seconds: int) -> dict:
+    deadline = time.monotonic() + seconds
+    seen: dict = {}
+    while time.monotonic() < deadline:
+        seen = checkpoint_offsets(host, checkpoint)
+        if seen and all(seen.get(p, -1) >= o for p, o in ends.items()):
+            return seen
+        time.sleep(5)
+    pytest.fail(f"{checkpoint}: committed {seen}, produced up to {ends} ({seconds}s)")
+
+
+def produce(host, bootstrap, prefix, count, rate=0.0, invalid=0, timeout=300) -> dict:
+    done = host.run(f"timeout {timeout} python3 {WORK}/produce.py {bootstrap} {SINK_TOPIC} "
+                    f"{prefix} {count} {rate} {invalid}")
+    assert done.rc == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def spark_count(host, prefix: str) -> dict:
+    done = login(host, "runuser -u spark -- spark-submit --name streamstack-e2e-count "
+                       f"{WORK}/count.py {DATA_ROOT}/{SINK_TOPIC} "
+                       f"{DATA_ROOT}/_deadletter/{SINK_TOPIC} {prefix}", 600)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert done.rc == 0 and lines, done.stderr[-3000:]
+    return json.loads(lines[-1].removeprefix("RESULT "))
+
+
+def unit_state(host, unit: str) -> dict:
+    out = host.run(f"systemctl show {unit} -p MainPID -p NRestarts -p ActiveState").stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def count_words(lines):
+    counts: dict[str, int] = {}
+    for line in lines:
+        for word in line.split():
+            counts[word] = counts.get(word, 0) + 1
+    return counts
+
+
+# --- tests --------------------------------------------------------------------------
+
+def test_wordcount_exact_counts(node, bootstrap):
+    run = uuid.uuid4().hex[:8]
+    words = [f"w{run}{name}" for name in ("kafka", "spark", "hdfs", "yarn")]
+    lines = [
+        f"{words[0]} {words[1]} {words[0]}",
+        f"  {words[2]}\t{words[0]}  ",
+        f"{words[1]}",
+        f"{words[3]} {words[3]} {words[3]} {words[0]}",
+    ]
+    expected = count_words(lines)
+    assert expected == {words[0]: 4, words[1]: 2, words[2]: 1, words[3]: 3}
+    write(node, f"{WORK}/lines-{run}.json", json.dumps(lines))
+    done = node.run(f"timeout 120 python3 {WORK}/text_produce.py {bootstrap} "
+                    f"{WORDCOUNT_INPUT} {WORDCOUNT_RESULTS} < {WORK}/lines-{run}.json")
+    assert done.rc == 0, done.stderr
+    start = done.stdout.strip().splitlines()[-1]
+    done = node.run(f"timeout 400 python3 {WORK}/results.py {bootstrap} {WORDCOUNT_RESULTS} "
+                    f"{q(start)} {q(json.dumps(expected))} 360")
+    assert done.rc == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == expected
+
+
+def test_sink_exactly_n_records_and_deadletter(node, bootstrap):
+    run = f"r{uuid.uuid4().hex[:8]}"
+    n, invalid = 2000, 3
+    ends = produce(node, bootstrap, run, n, invalid=invalid)
+    wait_caught_up(node, f"{CHECKPOINT}/{SINK_TOPIC}", ends, 600)
+    wait_caught_up(node, f"{CHECKPOINT}/_deadletter/{SINK_TOPIC}", ends, 300)
+    result = spark_count(node, run)
+    assert (result["rows"], result["distinct_offsets"], result["distinct_values"]) == (n, n, n)
+    assert {"key", "value", "topic", "partition", "offset", "timestamp", "date"} <= set(
+        result["columns"])
+    assert result["deadletter"] == 2 * invalid, result
+    assert result["reasons"] == {"null_value": invalid, "value_not_utf8": invalid}
+
+
+def test_sink_survives_sigkill_exactly_once(node, bootstrap):
+    run = f"k{uuid.uuid4().hex[:8]}"
+    n = 6000
+    before = unit_state(node, SINK_UNIT)
+    assert before["ActiveState"] == "active", before
+    # Produce for ~40 s in the background; kill the driver once part of it is committed.
+    node.run(f"nohup timeout 300 python3 {WORK}/produce.py {bootstrap} {SINK_TOPIC} {run} {n} "
+             f"150 0 > {WORK}/produce-{run}.out 2>&1 &")
+    start = checkpoint_offsets(node, f"{CHECKPOINT}/{SINK_TOPIC}")
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        time.sleep(5)
+        now = checkpoint_offsets(node, f"{CHECKPOINT}/{SINK_TOPIC}")
+        if sum(now.values()) > sum(start.values()):
+            break
+    else:
+        pytest.fail("the sink committed nothing of the new records in 240 s")
+    killed = node.run(f"kill -9 {before['MainPID']}")
+    assert killed.rc == 0, killed.stderr
+    # systemd restarts it (RestartSec later) with a new driver.
+    deadline = time.monotonic() + 180
+    after = before
+    while time.monotonic() < deadline:
+        after = unit_state(node, SINK_UNIT)
+        if (int(after["NRestarts"]) > int(before["NRestarts"])
+                and after["MainPID"] not in ("0", before["MainPID"])):
+            break
+        time.sleep(3)
+    else:
+        pytest.fail(f"{SINK_UNIT} was not restarted: {after}")
+    # Wait for the producer, then for the restarted sink to catch up.
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        out = node.run(f"cat {WORK}/produce-{run}.out").stdout.strip()
+        if out.startswith("{") or "Error" in out:
+            break
+        time.sleep(5)
+    ends = json.loads(out.splitlines()[-1])
+    wait_caught_up(node, f"{CHECKPOINT}/{SINK_TOPIC}", ends, 900)
+    result = spark_count(node, run)
+    assert (result["rows"], result["distinct_offsets"], result["distinct_values"]) == (n, n, n)
+
+
+def test_handout_wordcount_console(node, bootstrap):
+    """`spark-submit wordcount.py localhost:9092 Hello-Kafka mySparkConsumerGroup >> out`
+    as root on the master, as in the handout (executors on the workers reach
+    localhost:9092 through the Kafka role's forwarders)."""
+    run = uuid.uuid4().hex[:8]
+    out = f"{WORK}/out-{run}"
+    app = "/opt/streamstack-jobs/wordcount/wordcount.py"
+    handout = f"spark-submit {app} localhost:9092 {WORDCOUNT_INPUT} mySparkConsumerGroup >> {out}"
+    node.run(f"cd {WORK} && nohup timeout 420 bash -lc {q(handout)} > {out}.err 2>&1 &")
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and "Batch: 0" not in node.run(f"cat {out}").stdout:
+        time.sleep(5)
+    assert "Batch: 0" in node.run(f"cat {out}").stdout, node.run(f"tail -20 {out}.err").stdout
+    word = f"h{run}"
+    lines = [f"{word} {word}", f"{word}"]
+    write(node, f"{WORK}/lines-{run}.json", json.dumps(lines))
+    done = node.run(f"timeout 120 python3 {WORK}/text_produce.py localhost:9092 "
+                    f"{WORDCOUNT_INPUT} {WORDCOUNT_RESULTS} < {WORK}/lines-{run}.json")
+    assert done.rc == 0, done.stderr
+    deadline = time.monotonic() + 120
+    text = ""
+    while time.monotonic() < deadline:
+        text = node.run(f"cat {out}").stdout
+        if f"|{word}|" in text.replace(" ", ""):
+            break
+        time.sleep(5)
+    node.run(f"pkill -f -- {q(f'mySparkConsumerGroup >> {out}')} ; true")
+    rows = [line.replace(" ", "") for line in text.splitlines() if word in line]
+    assert rows and rows[-1] == f"|{word}|3|", text[-2000:]
