@@ -687,36 +687,61 @@ def ports_in_use(inv: Inventory) -> Iterable[Issue]:
             continue
         listening = inv.fact(host, "listening") or []
         ours = inv.service_users(host)
-        wanted: list[tuple[str, int, str]] = []
+        # (service, port, variable that sets the port, what else to do)
+        wanted: list[tuple[str, int, str, str]] = []
         for listener, port, _ in inv.kafka_ports(host):
-            wanted.append((listener, port, "kafka_brokers.port"))
+            wanted.append((listener, port, "kafka_brokers.port",
+                           f"move {listener} to another port"))
         for service, port, exclusive in inv.service_ports(host):
             if exclusive:
-                wanted.append((service, port, "groups"))
+                variable = PORT_VARIABLES.get(service, "port")
+                wanted.append((service, port, variable,
+                               f"move {service} to another port" if variable != "port"
+                               else f"free it for {service}"))
         if inv.forwarding():
             own = {b["port"] for b in inv.valid_brokers(host)}
             for port in sorted(external - own):
-                wanted.append(("Kafka localhost forwarder", port, "kafka_forward_external_ports"))
+                wanted.append(("the Kafka localhost forwarder", port, "kafka_brokers.port",
+                               "set kafka_forward_external_ports: false"))
         reported = set()
-        for service, port, variable in wanted:
+        for service, port, variable, other_fix in wanted:
             for sock in listening:
                 if sock.get("port") != port or port in reported:
                     continue
-                if _is_ours(sock, ours, port in external):
+                if _is_ours(sock, ours, port in external, inv.forwarding()):
+                    if service.startswith("Kafka broker") and _is_forwarder(sock):
+                        # A broker of this host now wants a port a forwarder still holds.
+                        reported.add(port)
+                        yield Issue(host, variable, port,
+                                    f"port needed by {service} is held by the localhost "
+                                    f"forwarder {sock.get('unit') or 'socat'}",
+                                    f"stop it first (systemctl disable --now "
+                                    f"kafka-forward@{port}) or keep the broker on its old port",
+                                    level=WARNING)
                     continue
                 reported.add(port)
                 who = _describe(sock)
                 yield Issue(host, variable, port,
                             f"port needed by {service} is already in use by {who}",
-                            f"stop that process on {host}, or move {service} to another port")
+                            f"stop that process on {host}, or {other_fix}")
 
 
-def _is_ours(sock: dict, service_users: set[str], kafka_external: bool) -> bool:
+def _is_ours(sock: dict, service_users: set[str], kafka_external: bool,
+             forwarding: bool) -> bool:
     """A socket of our own services: a service user's, or a forwarder on a Kafka port."""
     if sock.get("user") in service_users:
         return True
     if not kafka_external:
         return False
+    if _is_forwarder(sock):
+        return True
+    # roles/kafka runs socat as nobody on 127.0.0.1; without CAP_SYS_PTRACE (containers)
+    # and outside its unit's cgroup the process name is not visible.
+    return (forwarding and not sock.get("process") and sock.get("user") == "nobody"
+            and sock.get("address") == "127.0.0.1")
+
+
+def _is_forwarder(sock: dict) -> bool:
     names = f"{sock.get('process') or ''} {sock.get('unit') or ''}"
     return any(p in names for p in FORWARDER_PROCESSES)
 

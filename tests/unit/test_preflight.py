@@ -362,9 +362,38 @@ def test_port_in_use_by_something_else():
     data["hosts"][W1]["facts"]["listening"].append(
         {"port": 9866, "address": "0.0.0.0", "process": "python3", "pid": 4242, "user": "www"})
     assert only_error(data) == (
-        "hadoop-worker1: groups=9866: port needed by DataNode data is already in use by python3 "
-        "(pid 4242, user www). Fix: stop that process on hadoop-worker1, or move DataNode data "
-        "to another port")
+        "hadoop-worker1: hadoop_datanode_port=9866: port needed by DataNode data is already in "
+        "use by python3 (pid 4242, user www). Fix: stop that process on hadoop-worker1, or move "
+        "DataNode data to another port")
+
+
+def test_forwarder_port_in_use_by_something_else():
+    data = healthy()
+    data["hosts"][W1]["facts"]["listening"] = [
+        s for s in data["hosts"][W1]["facts"]["listening"] if s["port"] != 9094]
+    data["hosts"][W1]["facts"]["listening"].append(
+        {"port": 9094, "address": "0.0.0.0", "process": "nc", "pid": 5, "user": "bob"})
+    assert only_error(data) == (
+        "hadoop-worker1: kafka_brokers.port=9094: port needed by the Kafka localhost forwarder "
+        "is already in use by nc (pid 5, user bob). Fix: stop that process on hadoop-worker1, "
+        "or set kafka_forward_external_ports: false")
+
+
+def test_forwarder_seen_only_by_user_and_address_is_ours():
+    data = healthy()
+    listening = data["hosts"][W1]["facts"]["listening"]
+    for sock in listening:
+        if sock["port"] == 9094:
+            sock.update(unit=None, user="nobody")
+    assert messages(data) == []
+    set_all(data, "kafka_forward_external_ports", False)
+    hv(data, W1)["kafka_brokers"] = [{"id": 1, "port": 9094}]
+    hv(data, W2)["kafka_brokers"] = [{"id": 2, "port": 9093}]
+    # Without forwarding, nobody on the broker's own port is not ours (a kafka-forward@
+    # unit still is: the kafka role is about to stop it).
+    assert only_error(data).startswith(
+        "hadoop-worker1: kafka_brokers.port=9094: port needed by Kafka broker 1 external is "
+        "already in use by an unknown process (user nobody)")
 
 
 def test_broker_port_in_use_by_root_process():
@@ -383,6 +412,19 @@ def test_our_own_services_and_forwarders_are_not_a_clash():
     data["hosts"][W1]["facts"]["listening"].append(
         {"port": 9092, "address": "127.0.0.1", "process": "socat", "pid": 77, "user": None})
     assert messages(data) == []
+
+
+def test_broker_moved_onto_a_port_a_forwarder_holds_warns():
+    data = healthy()
+    hv(data, W1)["kafka_brokers"] = [{"id": 1, "port": 9093}, {"id": 3, "port": 9095}]
+    hv(data, MASTER)["kafka_brokers"] = [{"id": 0, "port": 9096}]
+    hv(data, W2)["kafka_brokers"] = [{"id": 2, "port": 9092}]
+    assert messages(data) == []
+    assert (
+        "hadoop-worker2: kafka_brokers.port=9092: port needed by Kafka broker 2 external is "
+        "held by the localhost forwarder kafka-forward@9092.service. Fix: stop it first "
+        "(systemctl disable --now kafka-forward@9092) or keep the broker on its old port"
+    ) in messages(data, WARNING)
 
 
 def test_spark_ui_port_in_use_is_not_an_error():
