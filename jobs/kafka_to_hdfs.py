@@ -119,6 +119,8 @@ def batch_log_line(topic: str, progress: dict, totals: dict) -> str | None:
         "event": "batch", "topic": topic, "batch": progress.get("batchId"),
         "records": rows, "valid": valid, "invalid": invalid,
         "records_per_second": progress.get("processedRowsPerSecond"),
+        "duration_ms": (progress.get("durationMs") or {}).get("triggerExecution"),
+        "started": progress.get("timestamp"),
         "totals": dict(totals),
     }, sort_keys=True)
 
@@ -149,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--group-id", default=None, help="kafka.group.id (optional)")
     parser.add_argument("--run-seconds", type=float, default=None,
                         help="stop after this long (tests, benchmarks); default: forever")
+    parser.add_argument("--stop-after-records", type=int, default=None,
+                        help="stop once this many records were copied (benchmarks)")
     return parser
 
 
@@ -320,7 +324,9 @@ def main(argv: list[str] | None = None) -> int:
                 line = batch_log_line(topic, progress, totals.setdefault(topic, {}))
                 if line:
                     print(line, flush=True)
-        if args.run_seconds is not None and time.monotonic() - started >= args.run_seconds:
+        copied = sum(t.get("records", 0) for t in totals.values())
+        if ((args.run_seconds is not None and time.monotonic() - started >= args.run_seconds)
+                or (args.stop_after_records is not None and copied >= args.stop_after_records)):
             for data_query, dead_query in queries.values():
                 data_query.stop()
                 dead_query.stop()

@@ -1,0 +1,238 @@
+"""Pipeline benchmark: word count produce-to-count latency, and the Kafka-to-HDFS sink's
+sustained records/s next to kafka-consumer-perf-test.sh on the same topic.
+
+    python bench/pipeline.py [--inventory inventories/local] [--samples 60] \
+        [--records 100000] [--out bench/results]
+
+Everything runs on the first spark_client host (hadoop-master) through ansible, so the
+numbers are the cluster's, not the controller's network's:
+
+- latency: one unique word per sample is produced to the word count's input topic
+  (Hello-Kafka, paced); a consumer of the results topic (wordcount-results) notes when
+  the word's count appears. Both clocks are the same host's. p50/p95/max in ms.
+- sink: kafka-producer-perf-test.sh fills a fresh topic with --records records, then
+  kafka-consumer-perf-test.sh reads them (the Kafka-side ceiling) and the deployed
+  sink's application, submitted to YARN like the service but on that topic (no
+  maxOffsetsPerTrigger cap, 1 s trigger, output under /data/_bench), copies them; its
+  per-batch JSON lines give records/s (records / trigger execution time, and
+  end-to-end from first batch start to last batch end).
+
+Writes bench/results/pipeline-<date>.json and prints it. Bounded: every remote command
+has a timeout; the bench's topic and HDFS directories are removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from streamstack import jobs  # noqa: E402
+
+WORK = "/tmp/streamstack-bench"
+SINK_APP = "/opt/streamstack-jobs/kafka-to-hdfs/kafka_to_hdfs.py"
+
+LATENCY = r'''
+import json, sys, threading, time
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+bootstrap, topic, results, run, samples, interval = sys.argv[1:7]
+samples, interval = int(samples), float(interval)
+consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False)
+parts = [TopicPartition(results, p) for p in consumer.partitions_for_topic(results)]
+consumer.assign(parts)
+consumer.seek_to_end(*parts)
+for tp in parts:
+    consumer.position(tp)
+sent, seen = {}, {}
+done = threading.Event()
+def consume():
+    while not done.is_set():
+        for records in consumer.poll(timeout_ms=200).values():
+            now = time.time()
+            for r in records:
+                key = r.key.decode() if r.key else ""
+                if key in sent and key not in seen:
+                    seen[key] = now
+threading.Thread(target=consume, daemon=True).start()
+producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=0)
+for i in range(samples):
+    word = f"lat{run}x{i}"
+    sent[word] = time.time()
+    producer.send(topic, value=word.encode()).get(timeout=30)
+    time.sleep(interval)
+deadline = time.time() + 120
+while len(seen) < samples and time.time() < deadline:
+    time.sleep(0.5)
+done.set()
+print(json.dumps({"latencies_ms": [round((seen[w] - sent[w]) * 1000, 1) for w in sent if w in seen],
+                  "lost": [w for w in sent if w not in seen]}))
+'''
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def parse_consumer_perf(text: str) -> dict:
+    """kafka-consumer-perf-test.sh CSV: header line then one data line."""
+    lines = [line for line in text.splitlines() if "," in line]
+    header = next((i for i, line in enumerate(lines) if line.startswith("start.time")), None)
+    if header is None or header + 1 >= len(lines):
+        return {"raw": text[-500:]}
+    keys = [k.strip() for k in lines[header].split(",")]
+    values = [v.strip() for v in lines[header + 1].split(",")]
+    out = dict(zip(keys, values, strict=False))
+    return {"records": int(float(out.get("data.consumed.in.nMsg", 0))),
+            "records_per_second": float(out.get("nMsg.sec", 0)),
+            "mb_per_second": float(out.get("MB.sec", 0)),
+            "fetch_records_per_second": float(out.get("fetch.nMsg.sec", 0) or 0)}
+
+
+def sink_rates(stdout: str) -> dict:
+    batches = []
+    for line in stdout.splitlines():
+        if line.startswith("{") and '"event": "batch"' in line:
+            batches.append(json.loads(line))
+    if not batches:
+        return {"batches": 0}
+    records = sum(b["records"] for b in batches)
+    busy_ms = sum(b.get("duration_ms") or 0 for b in batches)
+    first = datetime.fromisoformat(batches[0]["started"].replace("Z", "+00:00"))
+    last = datetime.fromisoformat(batches[-1]["started"].replace("Z", "+00:00"))
+    span = (last - first).total_seconds() + (batches[-1].get("duration_ms") or 0) / 1000
+    return {
+        "batches": len(batches),
+        "records": records,
+        "records_per_second_busy": round(records / (busy_ms / 1000), 1) if busy_ms else None,
+        "records_per_second_end_to_end": round(records / span, 1) if span > 0 else None,
+        "batch_records_per_second_max": max(b.get("records_per_second") or 0 for b in batches),
+    }
+
+
+class Remote:
+    def __init__(self, inventory: Path):
+        self.exec = jobs.ansible_host_exec(inventory)
+        hosts = jobs.spark_client_hosts(inventory)
+        if not hosts:
+            raise SystemExit("no spark_client host in the inventory")
+        self.host = hosts[0]
+
+    def sh(self, command: str, timeout: int, check: bool = True) -> jobs.ExecResult:
+        done = self.exec(self.host, ["timeout", str(timeout), "bash", "-lc", command])
+        if check and done.rc != 0:
+            raise SystemExit(f"{self.host}: `{command[:200]}` failed ({done.rc}): "
+                             f"{done.stderr[-2000:]}")
+        return done
+
+    def write(self, path: str, body: str) -> None:
+        self.sh(f"mkdir -p {WORK} && cat > {path} <<'BENCH_EOF'\n{body}\nBENCH_EOF", 30)
+
+
+def bootstrap_of(remote: Remote) -> str:
+    # The internal listeners, as the deployed jobs use (host:port+10000).
+    done = remote.sh("grep -h '^advertised.listeners' /etc/kafka/server-*.properties "
+                     "2>/dev/null | head -1", 30, check=False)
+    servers = []
+    for item in done.stdout.split("=", 1)[-1].split(","):
+        if item.startswith("INTERNAL://"):
+            servers.append(item.removeprefix("INTERNAL://").strip())
+    return ",".join(servers) or "localhost:9092"
+
+
+def run(args) -> dict:
+    remote = Remote(Path(args.inventory))
+    run_id = uuid.uuid4().hex[:8]
+    bootstrap = args.bootstrap or bootstrap_of(remote)
+    result: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "host": remote.host, "bootstrap": bootstrap, "run": run_id}
+
+    if not args.skip_latency:
+        remote.write(f"{WORK}/latency.py", LATENCY)
+        timeout = int(args.samples * args.interval) + 300
+        done = remote.sh(f"python3 {WORK}/latency.py {bootstrap} Hello-Kafka wordcount-results "
+                         f"{run_id} {args.samples} {args.interval}", timeout)
+        data = json.loads(done.stdout.strip().splitlines()[-1])
+        lat = data["latencies_ms"]
+        result["wordcount_latency_ms"] = {
+            "samples": args.samples, "received": len(lat), "lost": len(data["lost"]),
+            "p50": percentile(lat, 50), "p95": percentile(lat, 95),
+            "max": max(lat) if lat else None,
+            "mean": round(statistics.mean(lat), 1) if lat else None,
+            "trigger_seconds": 1,
+        }
+        print(json.dumps(result["wordcount_latency_ms"]), flush=True)
+
+    if not args.skip_sink:
+        topic = f"bench-sink-{run_id}"
+        output, checkpoint = f"/data/_bench/{run_id}", f"/checkpoints/_bench/{run_id}"
+        remote.sh(f"kafka-topics.sh --bootstrap-server {bootstrap} --create --topic {topic} "
+                  f"--partitions 3 --replication-factor 1", 120)
+        produced = remote.sh(
+            f"kafka-producer-perf-test.sh --topic {topic} --num-records {args.records} "
+            f"--record-size {args.record_size} --throughput -1 --producer-props "
+            f"bootstrap.servers={bootstrap} acks=1 linger.ms=5", 600).stdout
+        result["producer_perf"] = produced.strip().splitlines()[-1] if produced else ""
+        consumed = remote.sh(
+            f"kafka-consumer-perf-test.sh --bootstrap-server {bootstrap} --topic {topic} "
+            f"--messages {args.records} --timeout 120000 --group bench-{run_id}", 600).stdout
+        result["kafka_consumer_perf"] = parse_consumer_perf(consumed)
+        print(json.dumps(result["kafka_consumer_perf"]), flush=True)
+        submit = (
+            f"cd /tmp && runuser -u spark -- spark-submit --name bench-sink-{run_id} "
+            f"{SINK_APP} --bootstrap-servers {bootstrap} --topics {topic} "
+            f"--output {output} --checkpoint {checkpoint} --trigger 1 "
+            f"--starting-offsets earliest --stop-after-records {args.records} "
+            f"--run-seconds {args.sink_seconds}"
+        )
+        started = time.monotonic()
+        done = remote.sh(submit + " 2>/dev/null", args.sink_seconds + 300, check=False)
+        result["sink"] = dict(sink_rates(done.stdout), rc=done.rc,
+                              wall_seconds=round(time.monotonic() - started, 1),
+                              format="parquet", trigger_seconds=1,
+                              max_offsets_per_trigger=None,
+                              service_cap_records_per_second=20000 / 5)
+        print(json.dumps(result["sink"]), flush=True)
+        remote.sh(f"runuser -u spark -- hdfs dfs -rm -r -f -skipTrash {shlex.quote(output)} "
+                  f"{shlex.quote(checkpoint)}; kafka-topics.sh --bootstrap-server {bootstrap} "
+                  f"--delete --topic {topic}", 180, check=False)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inventory", default=str(ROOT / "inventories" / "local"))
+    parser.add_argument("--bootstrap", help="bootstrap servers as seen from the host")
+    parser.add_argument("--samples", type=int, default=60)
+    parser.add_argument("--interval", type=float, default=0.5, help="seconds between samples")
+    parser.add_argument("--records", type=int, default=100000)
+    parser.add_argument("--record-size", type=int, default=100)
+    parser.add_argument("--sink-seconds", type=int, default=600)
+    parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--skip-sink", action="store_true")
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    args = parser.parse_args(argv)
+    result = run(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"pipeline-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    print(f"written: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
