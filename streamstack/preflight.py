@@ -68,7 +68,9 @@ SERVICE_PORTS: dict[str, list[tuple[str, int, bool]]] = {
                              ("ResourceManager RPC", 8032, True),
                              ("ResourceManager admin", 8033, True)],
     "yarn_nodemanager": [("NodeManager localizer", 8040, True),
-                         ("NodeManager RPC", 8041, True), ("NodeManager UI", 8042, True)],
+                         ("NodeManager RPC", 8041, True), ("NodeManager UI", 8042, True),
+                         # roles/hadoop enables the mapreduce_shuffle aux service.
+                         ("MapReduce shuffle", 13562, True)],
     "spark_client": [("Spark driver UI", 4040, False)],
 }
 
