@@ -54,6 +54,19 @@ class ActionModule(ActionBase):
                             "make the host reachable and run preflight again")
             for host in all_hosts if host not in alive
         ]
+        for host in all_hosts:
+            if host not in alive:
+                continue
+            raw = hostvars.raw_get(host)
+            for register, what in (("preflight_listening", "listening ports (ss -ltnpe)"),
+                                   ("preflight_resolution", "host name resolution")):
+                found = raw.get(register) or {}
+                if found.get("rc") not in (0, None):
+                    detail = (found.get("stderr") or found.get("msg") or "").strip()
+                    issues.append(preflight.Issue(
+                        host, register, f"rc={found.get('rc')}",
+                        f"could not check {what}: {detail.splitlines()[-1] if detail else '?'}",
+                        "install iproute2 (ss) and python3 on the host", level=preflight.WARNING))
         errors = [str(i) for i in preflight.errors(issues)]
         warnings = [str(i) for i in preflight.warnings(issues)]
         result.update(changed=False, preflight_errors=errors, preflight_warnings=warnings,
