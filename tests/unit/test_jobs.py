@@ -306,3 +306,59 @@ def test_logs_and_restart_commands():
     assert fake.calls[-1][1] == ["systemctl", "restart", "spark-job-wordcount.service"]
     with pytest.raises(StreamstackError):
         jobs_cli.restart(fake, "h", "missing")
+
+
+# ------------------------------------------------------------------ against real Spark
+
+SPARK_CHECK = r'''
+import importlib.util, json, sys
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, sys.argv[1] + f"/{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+wc, k2h = load("wordcount"), load("kafka_to_hdfs")
+from pyspark.sql import SparkSession, functions as F
+spark = SparkSession.builder.master("local[1]").getOrCreate()
+cases = json.loads(sys.argv[2])
+rows = [(None if k is None else bytearray.fromhex(k), None if v is None else bytearray.fromhex(v))
+        for k, v in cases]
+df = spark.createDataFrame(rows, "key binary, value binary")
+reasons = [r[0] for r in df.select(k2h.invalid_reason_column()).collect()]
+lines = json.loads(sys.argv[3])
+words = spark.createDataFrame([(x,) for x in lines], "value string").select(
+    F.explode(F.split("value", wc.WHITESPACE_PATTERN)).alias("word")).where("word != ''")
+counts = {r["word"]: r["count"] for r in words.groupBy("word").count().collect()}
+print("RESULT " + json.dumps({"reasons": reasons, "counts": counts}))
+'''
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("STREAMSTACK_SPARK_HOME"),
+                    reason="set STREAMSTACK_SPARK_HOME to a Spark 3.5 home to run (~30 s)")
+def test_python_rules_equal_the_spark_expressions(tmp_path):
+    """The job's Spark expressions (validity, whitespace split) agree with the Python
+    functions the other tests check, on a local Spark."""
+    import os
+    import subprocess
+
+    cases = [(b"k", b"hello"), (None, b"x"), (b"k", b""), (b"k", "été €".encode()),
+             (b"k", None), (b"k", b"\xff\xfe"), (b"k", b"ok \xc3"), (b"k", b"\xc0\xaf"),
+             (b"k", b"\xed\xa0\x80"), (b"\x80", b"fine"), (b"k", "😀".encode()),
+             (b"k", b"\xf4\x90\x80\x80")]
+    lines = ["Hello Kafka", "  a   b  ", "t\tn\nr\r\nf\x0cv\x0bx", "", None, "a\u00a0b c"]
+    script = tmp_path / "check.py"
+    script.write_text(SPARK_CHECK)
+    home = os.environ["STREAMSTACK_SPARK_HOME"]
+    encoded = json.dumps([[None if k is None else k.hex(), None if v is None else v.hex()]
+                          for k, v in cases])
+    done = subprocess.run(
+        [f"{home}/bin/spark-submit", "--master", "local[1]", str(script), str(JOBS_DIR),
+         encoded, json.dumps(lines)],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "SPARK_HOME": home, "PYSPARK_PYTHON": sys.executable},
+    )
+    result_lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+    assert result_lines, done.stderr[-3000:]
+    result = json.loads(result_lines[-1].removeprefix("RESULT "))
+    assert result["reasons"] == [sink.classify(k, v) for k, v in cases]
+    assert result["counts"] == wordcount.count_words(lines)
