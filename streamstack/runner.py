@@ -51,6 +51,9 @@ class Summary:
 
 def failure_message(result: dict) -> str:
     """The most useful line(s) of a failed task's result."""
+    if result.get("preflight_errors"):
+        # Preflight reports every problem at once; show them all, not a tail.
+        return "\n".join(f"- {error}" for error in result["preflight_errors"])
     for key in ("msg", "stderr", "module_stderr", "stdout", "module_stdout"):
         value = result.get(key)
         if isinstance(value, list):

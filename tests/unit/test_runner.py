@@ -70,3 +70,9 @@ def test_cli_run_unknown_playbook_is_a_clear_error():
     result = CliRunner().invoke(cli.cli, ["run", "no-such-play"])
     assert result.exit_code != 0
     assert "no playbook no-such-play" in str(result.exception)
+
+
+def test_preflight_errors_are_shown_in_full_as_a_list():
+    errors = [f"hadoop-worker{i}: kafka_brokers[0].port=9092: duplicate" for i in range(20)]
+    message = runner.failure_message({"msg": "20 preflight errors", "preflight_errors": errors})
+    assert message.splitlines() == [f"- {error}" for error in errors]
