@@ -246,6 +246,63 @@ def verify(inventory: str | None, keyword: str | None, prefix: str) -> None:
     raise SystemExit(verify_mod.exit_code(code, records))
 
 
+@cli.group(name="jobs")
+def jobs_group() -> None:
+    """The streaming jobs: systemd units on the spark_client hosts, apps on YARN."""
+
+
+inventory_option = click.option("--inventory", "-i", help="Inventory (default: the local lab).")
+
+
+@jobs_group.command(name="status")
+@inventory_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.argument("names", nargs=-1)
+@prefix_option
+def jobs_status(inventory: str | None, as_json: bool, names: tuple[str, ...],
+                prefix: str) -> None:
+    """Unit state, restarts and YARN state of each job."""
+    from . import jobs
+
+    path = _inventory(inventory, 3, prefix)
+    rows = jobs.status(jobs.ansible_host_exec(path), jobs.spark_client_hosts(path),
+                       list(names) or None)
+    console.print(jobs.status_json(rows) if as_json else jobs.format_status(rows), markup=False)
+    if not rows or any(r.active_state != "active" for r in rows):
+        raise SystemExit(1)
+
+
+@jobs_group.command(name="logs")
+@inventory_option
+@click.option("--lines", "-n", default=100, show_default=True)
+@click.argument("name")
+@prefix_option
+def jobs_logs(inventory: str | None, lines: int, name: str, prefix: str) -> None:
+    """The job unit's journal (driver output, batch progress)."""
+    from . import jobs
+
+    path = _inventory(inventory, 3, prefix)
+    host_exec = jobs.ansible_host_exec(path)
+    for host in jobs.spark_client_hosts(path):
+        console.print(f"== {host}", markup=False)
+        console.print(jobs.logs(host_exec, host, name, lines), markup=False)
+
+
+@jobs_group.command(name="restart")
+@inventory_option
+@click.argument("name")
+@prefix_option
+def jobs_restart(inventory: str | None, name: str, prefix: str) -> None:
+    """Restart a job; it resumes from its checkpoint."""
+    from . import jobs
+
+    path = _inventory(inventory, 3, prefix)
+    host_exec = jobs.ansible_host_exec(path)
+    for host in jobs.spark_client_hosts(path):
+        jobs.restart(host_exec, host, name)
+        say(f"{host}: restarted {jobs.unit_name(name)}")
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
