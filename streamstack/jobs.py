@@ -139,7 +139,7 @@ def format_status(rows: list[JobStatus]) -> str:
 
 def _inventory_hosts(inventory: Path, pattern: str) -> list[str]:
     done = subprocess.run(
-        ["ansible", "-i", str(inventory), pattern, "--list-hosts"],
+        ["ansible", "-i", str(Path(inventory).resolve()), pattern, "--list-hosts"],
         capture_output=True, text=True, cwd=PROJECT_ROOT, check=False,
     )
     if done.returncode != 0:
@@ -155,6 +155,7 @@ def spark_client_hosts(inventory: Path) -> list[str]:
 
 def ansible_host_exec(inventory: Path) -> HostExec:
     """host_exec through ansible-runner: ansible.builtin.command with an argv list."""
+    inventory = Path(inventory).resolve()  # ansible-runner runs in its own directory
 
     def run(host: str, argv: list[str]) -> ExecResult:
         import ansible_runner
@@ -179,7 +180,9 @@ def ansible_host_exec(inventory: Path) -> HostExec:
                         rc = 255 if event["event"] == "runner_on_unreachable" else 1
                     return ExecResult(int(rc), res.get("stdout", "") or "",
                                       res.get("stderr", "") or res.get("msg", "") or "")
-        return ExecResult(255, "", f"ansible-runner gave no result for {host}")
+            output = result.stdout.read() if hasattr(result.stdout, "read") else ""
+        return ExecResult(255, "", f"ansible-runner gave no result for {host} "
+                                   f"(status {result.status}): {output[-500:]}")
 
     return run
 
