@@ -213,6 +213,7 @@ _HADOOP_MODULES = (
     "hadoop-yarn-server-nodemanager",
     "hadoop-yarn-server-web-proxy",
     "hadoop-yarn-server-applicationhistoryservice",
+    "hadoop-yarn-server-timelineservice",  # the RM loads TimelineCollectorManager
     "hadoop-yarn-client",
     "hadoop-mapreduce-client-app",
     "hadoop-mapreduce-client-jobclient",

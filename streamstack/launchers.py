@@ -751,9 +751,31 @@ log4j.logger.org.apache.commons.beanutils=WARN
 """
 
 
+# The ResourceManager refuses to start without a queue definition; upstream ships this
+# file in etc/hadoop. One "default" queue with all the capacity, as upstream.
+HADOOP_CAPACITY_SCHEDULER = """\
+<?xml version="1.0"?>
+<!-- Default CapacityScheduler queues (as in the Hadoop 3.3.6 release): one queue. -->
+<configuration>
+  <property><name>yarn.scheduler.capacity.maximum-applications</name><value>10000</value></property>
+  <property><name>yarn.scheduler.capacity.maximum-am-resource-percent</name><value>0.5</value></property>
+  <property><name>yarn.scheduler.capacity.resource-calculator</name><value>org.apache.hadoop.yarn.util.resource.DefaultResourceCalculator</value></property>
+  <property><name>yarn.scheduler.capacity.root.queues</name><value>default</value></property>
+  <property><name>yarn.scheduler.capacity.root.default.capacity</name><value>100</value></property>
+  <property><name>yarn.scheduler.capacity.root.default.user-limit-factor</name><value>1</value></property>
+  <property><name>yarn.scheduler.capacity.root.default.maximum-capacity</name><value>100</value></property>
+  <property><name>yarn.scheduler.capacity.root.default.state</name><value>RUNNING</value></property>
+  <property><name>yarn.scheduler.capacity.root.default.acl_submit_applications</name><value>*</value></property>
+  <property><name>yarn.scheduler.capacity.root.default.acl_administer_queue</name><value>*</value></property>
+  <property><name>yarn.scheduler.capacity.node-locality-delay</name><value>40</value></property>
+</configuration>
+"""
+
+
 def render_hadoop() -> dict[str, tuple[str, int]]:
     files = {f"bin/{tool}": (hadoop_script(tool), EXEC) for tool in HADOOP_COMMANDS}
     files["etc/hadoop/log4j.properties"] = (HADOOP_LOG4J, DATA)
+    files["etc/hadoop/capacity-scheduler.xml"] = (HADOOP_CAPACITY_SCHEDULER, DATA)
     return files
 
 

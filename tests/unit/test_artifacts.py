@@ -1,0 +1,282 @@
+"""Artifact cache logic with a fake product and a fake resolver (no network)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from streamstack import artifacts
+from streamstack.artifacts import ArtifactError, RealResolver, fetch, pack_tree
+from streamstack.artifacts_catalog import (
+    PRODUCTS,
+    Archive,
+    MavenDep,
+    MavenSet,
+    PipSdist,
+    Product,
+)
+
+DEMO = Product(
+    name="demo",
+    version="1.0",
+    home_env="DEMO_HOME",
+    maven=(MavenSet(name="libs", dest="libs",
+                    deps=(MavenDep("org.example:demo:1.0", exclusions=("log4j:log4j",)),)),),
+    archive=Archive(filename="demo-1.0-bin.tgz", path="demo/1.0/demo-1.0-bin.tgz", sha512=None),
+    archive_jars=(("lib/*.jar", "libs"),),
+    commands=("bin/demo",),
+)
+CATALOG = {"demo": DEMO}
+
+JARS = {
+    "org/example/demo/1.0/demo-1.0.jar": b"demo jar",
+    "org/example/dep/2.0/dep-2.0.jar": b"dep jar" * 100,
+}
+
+
+class FakeResolver:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, bool]] = []
+
+    def resolve(self, product, group, dest, *, offline, progress):
+        self.calls.append((product.name, group.key, offline))
+        for rel, data in JARS.items():
+            path = dest / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+
+def run_fetch(cache: Path, resolver, **kw) -> dict:
+    lines: list[str] = []
+    summary = fetch(cache, progress=lines.append, resolver=resolver, catalog=CATALOG, **kw)
+    summary["lines"] = lines
+    return summary
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_first_fetch_packs_and_records_everything(tmp_path: Path):
+    res = FakeResolver()
+    s = run_fetch(tmp_path, res)
+    assert s["downloaded"] == 2 and s["bytes"] == sum(len(v) for v in JARS.values())
+    assert s["lines"][-1] == f"downloaded=2 bytes={s['bytes']}"
+    tarball = tmp_path / "dist" / "demo-1.0.tar.gz"
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    entry = manifest["products"]["demo"]
+    assert entry["tarball"] == "demo-1.0.tar.gz"
+    assert entry["sha256"] == sha(tarball) and entry["size"] == tarball.stat().st_size
+    assert entry["version"] == "1.0" and entry["commands"] == ["bin/demo"]
+    assert set(entry["inputs"]) == {f"maven/libs/{k}" for k in JARS}
+    with tarfile.open(tarball) as tar:
+        names = tar.getnames()
+    assert names[0] == "demo-1.0"
+    assert "demo-1.0/libs/demo-1.0.jar" in names and "demo-1.0/libs/dep-2.0.jar" in names
+
+
+def test_second_fetch_downloads_and_packs_nothing(tmp_path: Path):
+    res = FakeResolver()
+    run_fetch(tmp_path, res)
+    tarball = tmp_path / "dist" / "demo-1.0.tar.gz"
+    mtime = tarball.stat().st_mtime_ns
+    s = run_fetch(tmp_path, res)
+    assert s["downloaded"] == 0 and s["bytes"] == 0 and s["packed"] == 0
+    assert s["products"][0]["status"] == "cached"
+    assert len(res.calls) == 1
+    assert tarball.stat().st_mtime_ns == mtime
+    assert s["lines"][-1] == "downloaded=0 bytes=0"
+
+
+def test_corrupted_input_is_fetched_again(tmp_path: Path):
+    res = FakeResolver()
+    first = run_fetch(tmp_path, res)
+    jar = tmp_path / "inputs" / "demo-1.0" / "maven" / "maven" / "libs" / \
+        "org/example/dep/2.0/dep-2.0.jar"
+    jar.write_bytes(b"corrupt")
+    s = run_fetch(tmp_path, res)
+    assert len(res.calls) == 2
+    assert s["downloaded"] == 1
+    assert jar.read_bytes() == JARS["org/example/dep/2.0/dep-2.0.jar"]
+    assert any("checksum mismatch" in line for line in s["lines"])
+    # inputs are back to what the tarball was built from: no repack needed
+    assert s["products"][0]["sha256"] == first["products"][0]["sha256"]
+
+
+def test_missing_input_is_fetched_again(tmp_path: Path):
+    res = FakeResolver()
+    run_fetch(tmp_path, res)
+    jar = tmp_path / "inputs" / "demo-1.0" / "maven" / "maven" / "libs" / \
+        "org/example/demo/1.0/demo-1.0.jar"
+    jar.unlink()
+    s = run_fetch(tmp_path, res)
+    assert s["downloaded"] == 1 and jar.exists()
+    assert any("missing from cache" in line for line in s["lines"])
+
+
+def test_resolved_file_that_still_differs_from_manifest_is_an_error(tmp_path: Path):
+    res = FakeResolver()
+    run_fetch(tmp_path, res)
+    manifest_path = tmp_path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    key = "maven/libs/org/example/dep/2.0/dep-2.0.jar"
+    manifest["products"]["demo"]["inputs"][key] = "0" * 64
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="still differs from the manifest"):
+        run_fetch(tmp_path, res)
+
+
+def test_corrupted_or_missing_tarball_is_rebuilt_identically(tmp_path: Path):
+    res = FakeResolver()
+    first = run_fetch(tmp_path, res)
+    tarball = tmp_path / "dist" / "demo-1.0.tar.gz"
+    original = tarball.read_bytes()
+    tarball.write_bytes(b"garbage")
+    s = run_fetch(tmp_path, res)
+    assert s["packed"] == 1 and s["downloaded"] == 0 and len(res.calls) == 1
+    assert tarball.read_bytes() == original  # deterministic packing
+    tarball.unlink()
+    s = run_fetch(tmp_path, res)
+    assert s["packed"] == 1 and tarball.read_bytes() == original
+    assert s["products"][0]["sha256"] == first["products"][0]["sha256"]
+
+
+def test_pack_tree_is_reproducible(tmp_path: Path):
+    src = tmp_path / "src"
+    (src / "bin").mkdir(parents=True)
+    (src / "bin" / "x").write_text("#!/bin/sh\n")
+    (src / "bin" / "x").chmod(0o700)
+    (src / "a.txt").write_text("a")
+    pack_tree(src, "p-1", tmp_path / "one.tar.gz")
+    (src / "a.txt").touch()  # mtime changes must not matter
+    pack_tree(src, "p-1", tmp_path / "two.tar.gz")
+    assert (tmp_path / "one.tar.gz").read_bytes() == (tmp_path / "two.tar.gz").read_bytes()
+    with tarfile.open(tmp_path / "one.tar.gz") as tar:
+        x = tar.getmember("p-1/bin/x")
+        assert x.mode == 0o755 and x.uid == 0 and x.uname == "root"
+        assert tar.getmember("p-1/a.txt").mode == 0o644
+
+
+def test_offline_with_missing_pip_sdist_names_the_file(tmp_path: Path):
+    product = Product(name="sp", version="9", home_env="SP_HOME",
+                      pip=PipSdist("sp==9", "sp-9.tar.gz", "ab" * 32))
+    with pytest.raises(ArtifactError, match=r"offline, and sp-9.tar.gz is not in the cache"):
+        fetch(tmp_path, offline=True, progress=lambda s: None, catalog={"sp": product})
+
+
+def test_offline_maven_failure_names_the_artifact(tmp_path: Path):
+    mvn = tmp_path / "fake-mvn"
+    mvn.write_text(
+        "#!/bin/sh\n"
+        'for a in "$@"; do [ "$a" = -o ] && off=1; done\n'
+        '[ -n "$off" ] || { echo "expected -o"; exit 3; }\n'
+        'echo "[ERROR] Failed to execute goal on project demo-libs: Could not resolve '
+        "dependencies for project streamstack.artifacts:demo-libs:pom:1.0: Cannot access "
+        "central in offline mode and the artifact org.example:demo:jar:1.0 has not been "
+        'downloaded from it before."\nexit 1\n')
+    mvn.chmod(0o755)
+    with pytest.raises(ArtifactError) as err:
+        fetch(tmp_path / "cache", offline=True, progress=lambda s: None, catalog=CATALOG,
+              resolver=RealResolver(mvn=str(mvn)))
+    assert "org.example:demo:jar:1.0" in str(err.value)
+    assert "offline" in str(err.value)
+
+
+def test_offline_with_complete_cache_does_not_resolve(tmp_path: Path):
+    res = FakeResolver()
+    run_fetch(tmp_path, res)
+    s = run_fetch(tmp_path, res, offline=True)
+    assert s["downloaded"] == 0 and len(res.calls) == 1
+
+
+def _demo_archive(mirror: Path) -> Path:
+    mirror.mkdir(parents=True, exist_ok=True)
+    path = mirror / "demo-1.0-bin.tgz"
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in (("demo-1.0-bin/lib/demo-1.0.jar", b"jar a"),
+                           ("demo-1.0-bin/lib/dep-2.0.jar", b"jar b"),
+                           ("demo-1.0-bin/README", b"readme")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_archive_source_with_override_checksum(tmp_path: Path):
+    archive = _demo_archive(tmp_path / "mirror")
+    digest = hashlib.sha512(archive.read_bytes()).hexdigest()
+    lines: list[str] = []
+    s = fetch(tmp_path / "cache", source="archive", progress=lines.append, catalog=CATALOG,
+              mirror=str(tmp_path / "mirror"), sha512={"demo": digest})
+    assert s["downloaded"] == 1 and s["products"][0]["status"] == "packed"
+    with tarfile.open(tmp_path / "cache" / "dist" / "demo-1.0.tar.gz") as tar:
+        names = tar.getnames()
+    assert "demo-1.0/libs/demo-1.0.jar" in names and "demo-1.0/libs/dep-2.0.jar" in names
+    assert not any(n.endswith("README") for n in names)
+    again = fetch(tmp_path / "cache", source="archive", progress=lines.append,
+                  catalog=CATALOG, mirror=str(tmp_path / "mirror"), sha512={"demo": digest})
+    assert again["downloaded"] == 0 and again["packed"] == 0
+
+
+def test_archive_source_without_pinned_checksum_is_a_clear_error(tmp_path: Path):
+    _demo_archive(tmp_path / "mirror")
+    with pytest.raises(ArtifactError, match="no pinned SHA-512 for demo-1.0-bin.tgz"):
+        fetch(tmp_path / "cache", source="archive", progress=lambda s: None, catalog=CATALOG,
+              mirror=str(tmp_path / "mirror"))
+
+
+def test_archive_source_with_wrong_checksum_fails(tmp_path: Path):
+    _demo_archive(tmp_path / "mirror")
+    with pytest.raises(ArtifactError, match="does not match its pinned SHA-512"):
+        fetch(tmp_path / "cache", source="archive", progress=lambda s: None, catalog=CATALOG,
+              mirror=str(tmp_path / "mirror"), sha512={"demo": "0" * 128})
+
+
+def test_generated_pom_has_no_repository_and_keeps_exclusions():
+    pom = artifacts.maven_pom(DEMO, DEMO.maven[0])
+    assert "<exclusion><groupId>log4j</groupId><artifactId>log4j</artifactId>" in pom
+    assert "<repositor" not in pom and "http" not in pom
+    hadoop = PRODUCTS["hadoop"]
+    webapps = next(m for m in hadoop.maven if m.extract)
+    assert "<classifier>tests</classifier>" in artifacts.maven_pom(hadoop, webapps)
+
+
+def test_catalog_pins_the_contract_versions():
+    assert {p.dirname for p in PRODUCTS.values()} == {
+        "kafka-3.6.1", "zookeeper-3.8.3", "hadoop-3.3.6", "spark-3.5.0"}
+    kafka_deps = {d.coordinate for d in PRODUCTS["kafka"].maven[0].deps}
+    assert "org.apache.kafka:kafka_2.13:3.6.1" in kafka_deps
+    assert "org.apache.zookeeper:zookeeper:3.8.3" in kafka_deps
+    spark = PRODUCTS["spark"]
+    assert spark.pip and spark.pip.requirement == "pyspark==3.5.0"
+    assert spark.maven[0].skip_shipped
+
+
+def test_already_shipped_matches_artifact_ids_exactly():
+    shipped = {"commons-pool-1.5.4.jar", "lz4-java-1.8.0.jar",
+               "spark-token-provider-kafka-0-10_2.12-3.5.0.jar"}
+    assert artifacts._already_shipped("lz4-java", shipped)
+    assert not artifacts._already_shipped("commons-pool2", shipped)
+    assert artifacts._already_shipped("spark-token-provider-kafka-0-10_2.12", shipped)
+    assert not artifacts._already_shipped("spark-token-provider-kafka", shipped)
+
+
+def test_cli_prints_one_line_per_product_and_the_summary(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.setattr(artifacts, "PRODUCTS", CATALOG)
+    monkeypatch.setattr(artifacts, "RealResolver", lambda mirror=None: FakeResolver())
+    assert artifacts.main(["fetch", "--cache", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("demo 1.0: packed dist/demo-1.0.tar.gz") for line in out)
+    assert out[-1].startswith("downloaded=2 bytes=")
+
+
+def test_default_cache_dir_honours_env(monkeypatch, tmp_path: Path):
+    monkeypatch.setenv("STREAMSTACK_CACHE", str(tmp_path / "c"))
+    assert artifacts.default_cache_dir() == tmp_path / "c"
+    monkeypatch.delenv("STREAMSTACK_CACHE")
+    assert artifacts.default_cache_dir() == artifacts.project_root() / ".cache" / "artifacts"
