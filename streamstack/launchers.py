@@ -702,6 +702,10 @@ LOG_OPTS="$LOG_OPTS -Dhadoop.id.str=$HADOOP_IDENT_STRING"
 LOG_OPTS="$LOG_OPTS -Dhadoop.root.logger=$HADOOP_ROOT_LOGGER -Dyarn.root.logger=$HADOOP_ROOT_LOGGER"
 LOG_OPTS="$LOG_OPTS -Dhadoop.security.logger=${{HADOOP_SECURITY_LOGGER:-INFO,NullAppender}}"
 LOG_OPTS="$LOG_OPTS -Dhadoop.policy.file=hadoop-policy.xml"
+# No log4j.properties in the configuration directory: use the packaged default.
+if [ ! -f "$HADOOP_CONF_DIR/log4j.properties" ]; then
+  LOG_OPTS="$LOG_OPTS -Dlog4j.configuration=file:$HADOOP_HOME/etc/hadoop/log4j.properties"
+fi
 
 if [ "$DAEMON" = true ]; then
   mkdir -p "$HADOOP_LOG_DIR" 2>/dev/null || true
