@@ -292,8 +292,10 @@ SPARK = Product(
     ),
     archive_jars=(("jars/*.jar", "jars"),),
     archive_maven=("kafka-connector",),
-    commands=("bin/spark-submit", "bin/spark-shell", "bin/pyspark", "bin/spark-class",
-              "bin/spark-sql"),
+    # wrappers that set SPARK_HOME (see streamstack.launchers.spark_wrapper)
+    commands=("streamstack-bin/spark-submit", "streamstack-bin/spark-shell",
+              "streamstack-bin/pyspark", "streamstack-bin/spark-class",
+              "streamstack-bin/spark-sql"),
 )
 
 PRODUCTS: dict[str, Product] = {p.name: p for p in (ZOOKEEPER, KAFKA, HADOOP, SPARK)}

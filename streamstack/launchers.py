@@ -808,13 +808,32 @@ logger.hive.level = error
 """
 
 
+# Spark's own bin/ scripts find SPARK_HOME from their directory, which breaks when they
+# are reached through a symlink in /usr/local/bin. These wrappers (linked instead) resolve
+# their real location and set SPARK_HOME before running the upstream script.
+SPARK_USER_COMMANDS = ("spark-submit", "spark-shell", "pyspark", "spark-class", "spark-sql")
+
+
+def spark_wrapper(command: str) -> str:
+    return HEADER.replace("#!/usr/bin/env bash", "#!/bin/sh") + f"""\
+# {command} with SPARK_HOME set from this file's real location (works through symlinks).
+home=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
+SPARK_HOME="${{SPARK_HOME:-$home}}"
+export SPARK_HOME
+exec "$SPARK_HOME/bin/{command}" "$@"
+"""
+
+
 def render_spark(version: str, origin: str) -> dict[str, tuple[str, int]]:
     release = (f"Spark {version} (git revision unknown) built for Hadoop 3.3.4\n"
                f"Assembled by streamstack from {origin}\n")
-    return {
+    files = {
         "RELEASE": (release, DATA),
         "conf/log4j2.properties": (SPARK_LOG4J2, DATA),
     }
+    for command in SPARK_USER_COMMANDS:
+        files[f"streamstack-bin/{command}"] = (spark_wrapper(command), EXEC)
+    return files
 
 
 def render(product: str, *, version: str = "", origin: str = "") -> dict[str, tuple[str, int]]:

@@ -217,5 +217,21 @@ def test_zookeeper_server_and_cli(tree: Path):
 
 def test_spark_files():
     files = launchers.render("spark", version="3.5.0", origin="pyspark==3.5.0")
-    assert set(files) == {"RELEASE", "conf/log4j2.properties"}
+    assert {"RELEASE", "conf/log4j2.properties", "streamstack-bin/spark-submit"} <= set(files)
     assert files["RELEASE"][0].startswith("Spark 3.5.0")
+
+
+def test_spark_wrapper_sets_spark_home_through_a_symlink(tmp_path: Path):
+    home = tmp_path / "spark-3.5.0"
+    for rel, (text, mode) in launchers.render("spark", version="3.5.0").items():
+        path = home / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        path.chmod(mode)
+    (home / "bin").mkdir()
+    fake = home / "bin" / "spark-submit"
+    fake.write_text('#!/bin/sh\necho "$SPARK_HOME" "$@"\n')
+    fake.chmod(0o755)
+    link = tmp_path / "spark-submit"
+    link.symlink_to(home / "streamstack-bin" / "spark-submit")
+    assert run(link, "--version") == [f"{home} --version"]
