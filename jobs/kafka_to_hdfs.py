@@ -125,6 +125,14 @@ def batch_log_line(topic: str, progress: dict, totals: dict) -> str | None:
     }, sort_keys=True)
 
 
+def app_name(submitted: str | None) -> str:
+    """spark-submit's --name wins (the jobs role names apps after their unit); without
+    it spark-submit passes the file name, and the app is called APP_NAME."""
+    if not submitted or submitted.endswith(".py"):
+        return APP_NAME
+    return submitted
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kafka_to_hdfs.py",
@@ -286,10 +294,12 @@ def list_topics(spark, bootstrap_servers: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
+    SparkContext._ensure_initialized()  # so SparkConf() sees spark-submit's settings
     spark = (
-        SparkSession.builder.appName(APP_NAME)
+        SparkSession.builder.appName(app_name(SparkConf().get("spark.app.name", None)))
         # Dates of the partition directories are UTC whatever the host's zone.
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
@@ -304,12 +314,20 @@ def main(argv: list[str] | None = None) -> int:
     while True:
         now = time.monotonic()
         if now >= next_refresh:
-            topics = args.topic_list or select_topics(
-                list_topics(spark, args.bootstrap_servers), args.pattern)
+            available = list_topics(spark, args.bootstrap_servers)
+            if args.topic_list:
+                # Spark fails a query on a topic that does not exist yet: wait for it.
+                topics = [t for t in args.topic_list if t in available]
+                missing = sorted(set(args.topic_list) - set(available))
+                if missing:
+                    log("waiting", topics=missing)
+            else:
+                topics, missing = select_topics(available, args.pattern), []
             for topic in topics:
                 if topic not in queries:
                     queries[topic] = start_topic(spark, args, topic)
-            next_refresh = now + (args.topic_refresh if args.pattern else float("inf"))
+            refresh = args.topic_refresh if args.pattern else float("inf")
+            next_refresh = now + (min(refresh, 10.0) if missing else refresh)
         for topic, (data_query, dead_query) in queries.items():
             for query in (data_query, dead_query):
                 if query.exception() is not None:

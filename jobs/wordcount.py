@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import time
 
 APP_NAME = "SparkKafkaWordCount"
 # Java's \s (what String.split and Spark's split() use): space, \t, \n, \x0B, \f, \r.
@@ -51,6 +52,14 @@ def _positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, not {text}")
     return value
+
+
+def app_name(submitted: str | None) -> str:
+    """spark-submit's --name wins (the jobs role names apps after their unit); without
+    it spark-submit passes the file name, and the app is called APP_NAME."""
+    if not submitted or submitted.endswith(".py"):
+        return APP_NAME
+    return submitted
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +115,31 @@ def build_counts(spark, args):
     return words.where(F.col("word") != "").groupBy("word").count()
 
 
+def list_topics(spark, bootstrap_servers: str) -> set[str]:
+    """Topic names through the Kafka AdminClient already on the driver's classpath."""
+    jvm = spark.sparkContext._jvm
+    props = jvm.java.util.Properties()
+    props.put("bootstrap.servers", bootstrap_servers)
+    admin = jvm.org.apache.kafka.clients.admin.AdminClient.create(props)
+    try:
+        names = admin.listTopics().names().get(60, jvm.java.util.concurrent.TimeUnit.SECONDS)
+        return {str(name) for name in names}
+    finally:
+        admin.close()
+
+
+def wait_for_topics(spark, bootstrap_servers: str, topics: list[str], every: float = 10.0):
+    """Spark fails a query whose topic does not exist yet; wait instead (Hello-Kafka is
+    created by its first producer, as in the handout), saying so on stderr."""
+    while True:
+        missing = sorted(set(topics) - list_topics(spark, bootstrap_servers))
+        if not missing:
+            return
+        print(f"waiting for topic(s) {', '.join(missing)} to exist", file=sys.stderr,
+              flush=True)
+        time.sleep(every)
+
+
 def _print_console_batch(batch_df, batch_id: int, rows: int) -> None:
     """The console sink's output format, for the foreachBatch path."""
     print("-------------------------------------------")
@@ -117,15 +151,18 @@ def _print_console_batch(batch_df, batch_id: int, rows: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
+    SparkContext._ensure_initialized()  # so SparkConf() sees spark-submit's settings
     spark = (
-        SparkSession.builder.appName(APP_NAME)
+        SparkSession.builder.appName(app_name(SparkConf().get("spark.app.name", None)))
         .config("spark.sql.shuffle.partitions", str(args.shuffle_partitions))
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("WARN")
+    wait_for_topics(spark, args.bootstrap_servers, args.topic_list)
     counts = build_counts(spark, args)
     writer = counts.writeStream.outputMode("complete").queryName("wordcount")
     if args.trigger:

@@ -362,3 +362,12 @@ def test_python_rules_equal_the_spark_expressions(tmp_path):
     result = json.loads(result_lines[-1].removeprefix("RESULT "))
     assert result["reasons"] == [sink.classify(k, v) for k, v in cases]
     assert result["counts"] == wordcount.count_words(lines)
+
+
+def test_app_name_keeps_spark_submit_name():
+    for module in (wordcount, sink):
+        assert module.app_name("wordcount") == "wordcount"
+        assert module.app_name("kafka-to-hdfs") == "kafka-to-hdfs"
+        assert module.app_name(None) == module.APP_NAME
+        assert module.app_name("wordcount.py") == module.APP_NAME  # spark-submit's default
+    assert wordcount.APP_NAME == "SparkKafkaWordCount"
