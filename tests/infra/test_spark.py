@@ -85,6 +85,14 @@ def test_spark_submit_version(spark_client):
     assert "version 3.5.0" in done.stdout + done.stderr
 
 
+def test_spark_submit_without_login_shell(spark_client):
+    """`docker exec -it hadoop-master bash` (the handout) is not a login shell: the
+    /usr/local/bin command must work without SPARK_HOME in the environment."""
+    done = spark_client.run("env -u SPARK_HOME timeout 120 spark-submit --version")
+    assert done.rc == 0, done.stderr[-500:]
+    assert "version 3.5.0" in done.stdout + done.stderr
+
+
 def test_kafka_python_installed(spark_client):
     done = spark_client.run("python3 -c 'import kafka; print(kafka.__version__)'")
     assert done.rc == 0, done.stderr
