@@ -301,7 +301,10 @@ def test_handout_wordcount_console(node, bootstrap):
     out = f"{WORK}/out-{run}"
     app = "/opt/streamstack-jobs/wordcount/wordcount.py"
     handout = f"spark-submit {app} localhost:9092 {WORDCOUNT_INPUT} mySparkConsumerGroup >> {out}"
-    node.run(f"cd {WORK} && nohup timeout 420 bash -lc {q(handout)} > {out}.err 2>&1 &")
+    started = node.run(f"cd {WORK} && (nohup timeout 420 bash -lc {q(handout)} "
+                       f"> {out}.err 2>&1 & echo $!)")
+    pid = started.stdout.strip().splitlines()[-1]
+    assert pid.isdigit(), started.stderr
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and "Batch: 0" not in node.run(f"cat {out}").stdout:
         time.sleep(5)
@@ -319,6 +322,7 @@ def test_handout_wordcount_console(node, bootstrap):
         if f"|{word}|" in text.replace(" ", ""):
             break
         time.sleep(5)
-    node.run(f"pkill -f -- {q(f'mySparkConsumerGroup >> {out}')} ; true")
+    # `timeout` passes the TERM on to spark-submit, which stops its YARN application.
+    node.run(f"kill {pid}")
     rows = [line.replace(" ", "") for line in text.splitlines() if word in line]
     assert rows and rows[-1] == f"|{word}|3|", text[-2000:]
