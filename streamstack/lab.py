@@ -7,8 +7,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from . import PROJECT_ROOT, layout
 from .engine import docker
 from .errors import StreamstackError
@@ -85,7 +83,7 @@ def write_inventory(lab: Lab, count: int) -> Path:
             merged = dict(host_vars or {})
             merged["ansible_host"] = lab.container(host)
             data["all"]["hosts"][host] = merged
-    (target / "hosts.yml").write_text(yaml.safe_dump(data, sort_keys=False))
+    (target / "hosts.yml").write_text(layout.yaml_text(data))
     group_vars = target / "group_vars"
     if not group_vars.exists():
         group_vars.symlink_to(lab.inventory_dir / "group_vars")
