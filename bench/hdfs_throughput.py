@@ -25,7 +25,10 @@ dir=/var/lib/hadoop/bench
 local=$dir/hdfs-throughput.bin
 remote=/tmp/bench-hdfs-throughput-$(hostname)-$$
 mkdir -p "$dir"
-cleanup() { rm -f "$local"; rmdir "$dir" 2>/dev/null || true; hdfs dfs -rm -f -skipTrash "$remote" >/dev/null 2>&1 || true; }
+cleanup() {
+  rm -f "$local"; rmdir "$dir" 2>/dev/null || true
+  hdfs dfs -rm -f -skipTrash "$remote" >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 now() { date +%s.%N; }
 t0=$(now); dd if=/dev/zero of="$local" bs=1M count="$size" conv=fsync status=none; t1=$(now)
@@ -33,7 +36,8 @@ dd if="$local" of=/dev/null bs=1M status=none; t2=$(now)
 hdfs dfs -put "$local" "$remote"; t3=$(now)
 hdfs dfs -cat "$remote" > /dev/null; t4=$(now)
 repl=$(hdfs dfs -stat %r "$remote")
-echo "$t0 $t1 $t2 $t3 $t4 $repl"
+load=$(cut -d' ' -f1 /proc/loadavg)
+echo "$t0 $t1 $t2 $t3 $t4 $repl $load"
 """
 
 
@@ -51,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if done.returncode != 0:
         print(done.stderr, file=sys.stderr)
         return done.returncode
-    t0, t1, t2, t3, t4, repl = done.stdout.split()[-6:]
+    t0, t1, t2, t3, t4, repl, load = done.stdout.split()[-7:]
     t = [float(x) for x in (t0, t1, t2, t3, t4)]
     size = args.size_mib
 
@@ -72,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": {"dd_write": round(t[1] - t[0], 2), "dd_read": round(t[2] - t[1], 2),
                     "hdfs_put": round(t[3] - t[2], 2), "hdfs_cat": round(t[4] - t[3], 2)},
         "hdfs_replication": int(repl),
+        # The machine's load when the run ended: lab runs share 2 cores with other labs.
+        "load_average_1m": float(load),
         "notes": ("same machine, same run; dd write is fsync'd, dd read comes from the page "
                   "cache; HDFS put includes a client JVM start (~1-2 s) and writes every "
                   "block to `hdfs_replication` DataNodes on the same physical disk; "
