@@ -13,7 +13,7 @@ numbers are the cluster's, not the controller's network's:
 - sink: kafka-producer-perf-test.sh fills a fresh topic with --records records, then
   kafka-consumer-perf-test.sh reads them (the Kafka-side ceiling) and the deployed
   sink's application, submitted to YARN like the service but on that topic (no
-  maxOffsetsPerTrigger cap, 1 s trigger, output under /data/_bench), copies them; its
+  maxOffsetsPerTrigger as the service, 1 s trigger, output under /data/_bench), copies them; its
   per-batch JSON lines give records/s (records / trigger execution time, and
   end-to-end from first batch start to last batch end).
 
@@ -48,10 +48,10 @@ bootstrap, topic, results, run, samples, interval = sys.argv[1:7]
 samples, interval = int(samples), float(interval)
 consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False)
 parts = [TopicPartition(results, p) for p in consumer.partitions_for_topic(results)]
+ends = consumer.end_offsets(parts)
 consumer.assign(parts)
-consumer.seek_to_end(*parts)
 for tp in parts:
-    consumer.position(tp)
+    consumer.seek(tp, ends[tp])
 sent, seen = {}, {}
 done = threading.Event()
 def consume():
@@ -190,20 +190,21 @@ def run(args) -> dict:
             f"--messages {args.records} --timeout 120000 --group bench-{run_id}", 600).stdout
         result["kafka_consumer_perf"] = parse_consumer_perf(consumed)
         print(json.dumps(result["kafka_consumer_perf"]), flush=True)
+        cap = (f" --max-offsets-per-trigger {args.sink_max_offsets}"
+               if args.sink_max_offsets else "")
         submit = (
             f"cd /tmp && runuser -u spark -- spark-submit --name bench-sink-{run_id} "
             f"{SINK_APP} --bootstrap-servers {bootstrap} --topics {topic} "
             f"--output {output} --checkpoint {checkpoint} --trigger 1 "
             f"--starting-offsets earliest --stop-after-records {args.records} "
-            f"--run-seconds {args.sink_seconds}"
+            f"--run-seconds {args.sink_seconds}{cap}"
         )
         started = time.monotonic()
         done = remote.sh(submit + " 2>/dev/null", args.sink_seconds + 300, check=False)
         result["sink"] = dict(sink_rates(done.stdout), rc=done.rc,
                               wall_seconds=round(time.monotonic() - started, 1),
                               format="parquet", trigger_seconds=1,
-                              max_offsets_per_trigger=None,
-                              service_cap_records_per_second=20000 / 5)
+                              max_offsets_per_trigger=args.sink_max_offsets or None)
         print(json.dumps(result["sink"]), flush=True)
         remote.sh(f"runuser -u spark -- hdfs dfs -rm -r -f -skipTrash {shlex.quote(output)} "
                   f"{shlex.quote(checkpoint)}; kafka-topics.sh --bootstrap-server {bootstrap} "
@@ -220,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=100000)
     parser.add_argument("--record-size", type=int, default=100)
     parser.add_argument("--sink-seconds", type=int, default=600)
+    parser.add_argument("--sink-max-offsets", type=int, default=20000,
+                        help="maxOffsetsPerTrigger of the bench sink (the service's; 0 = none)")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-sink", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
