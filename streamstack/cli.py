@@ -303,6 +303,23 @@ def jobs_restart(inventory: str | None, name: str, prefix: str) -> None:
         say(f"{host}: restarted {jobs.unit_name(name)}")
 
 
+@cli.command()
+@inventory_option
+@prefix_option
+def demo(inventory: str | None, prefix: str) -> None:
+    """Walk through the handout on the running lab, command by command."""
+    from . import demo as demo_mod
+    from . import jobs
+
+    path = _inventory(inventory, 3, prefix)
+    host = jobs.spark_client_hosts(path)[0]
+    say(f"the handout, step by step, on {host}")
+    failed = demo_mod.run(jobs.ansible_host_exec(path), host,
+                          show=lambda line: console.print(line, markup=False))
+    if failed:
+        raise SystemExit(1)
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
