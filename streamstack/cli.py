@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -321,6 +322,10 @@ def demo(inventory: str | None, prefix: str) -> None:
 
 
 def main() -> None:
+    # ansible, ansible-playbook and pytest come from the same environment as this
+    # Python, whether or not that venv is activated.
+    bin_dir = str(Path(sys.executable).parent)
+    os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
