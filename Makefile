@@ -33,7 +33,7 @@ status: deps
 
 lint: deps ## ruff, ansible-lint (production profile), generated role docs up to date
 	$(BIN)/ruff check .
-	$(BIN)/ansible-lint -q --profile production
+	$(BIN)/ansible-lint -q --offline --profile production
 	$(BIN)/python -m streamstack.docs --check
 
 unit: deps ## Unit tests: templates, validation, runner, CLI
@@ -43,7 +43,7 @@ infra: deps ## testinfra against the running lab (or INVENTORY=...)
 	$(PYTEST) tests/infra --hosts=ansible://all --ansible-inventory=$(INVENTORY)
 
 e2e: deps ## The handout, end to end, against the running lab
-	$(PYTEST) tests/e2e --ansible-inventory=$(INVENTORY) --hosts=ansible://all
+	$(PYTEST) tests/e2e --ansible-inventory=$(INVENTORY) --hosts=ansible://spark_client
 
 molecule: deps ## molecule/default: full stack in fresh containers, idempotence, verify
 	$(BIN)/molecule test -s default
