@@ -10,116 +10,31 @@ own filter plugins, so a test sees what a play would template.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
 from pathlib import Path
 
-import jinja2
-import pytest
-import yaml
-from ansible.plugins.filter.core import FilterModule as CoreFilters
-from ansible.plugins.filter.mathstuff import FilterModule as MathFilters
-from ansible.plugins.test.core import TestModule as CoreTests
-from jinja2.nativetypes import NativeEnvironment, native_concat
+import role_templates
+from role_templates import LOCAL, SINGLE, HostVars
 
-ROOT = Path(__file__).resolve().parents[2]
-ROLE = ROOT / "roles" / "hadoop"
-LOCAL = ROOT / "inventories" / "local"
-SINGLE = ROOT / "inventories" / "single"
 GIB = 1024
 
 # Facts of a lab host: the whole machine's memory is visible inside a container.
 FACTS = {"architecture": "x86_64", "memtotal_mb": 24 * GIB, "processor_vcpus": 2}
 
 
-def _load(path: Path) -> dict:
-    return yaml.safe_load(path.read_text()) or {}
+def Inventory(directory: Path, facts: dict | None = None,
+              **overrides) -> role_templates.Inventory:
+    """The inventory as a play of the hadoop role sees it, facts over FACTS (overrides:
+    extra_vars, host_vars)."""
+    return role_templates.Inventory(directory, default_roles=("common", "hadoop"),
+                                    vars_role="hadoop", facts={**FACTS, **(facts or {})},
+                                    **overrides)
 
 
-def _env(cls, **kwargs):
-    env = cls(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-              trim_blocks=True, **kwargs)
-    for name, func in {**CoreFilters().filters(), **MathFilters().filters()}.items():
-        env.filters.setdefault(name, func)
-    for name, func in CoreTests().tests().items():
-        env.tests.setdefault(name, func)
-    return env
-
-
-NATIVE = _env(NativeEnvironment)
-TEXT = _env(jinja2.Environment, loader=jinja2.FileSystemLoader(ROLE / "templates"))
-
-
-class Inventory:
-    def __init__(self, directory: Path, host_vars: dict | None = None,
-                 extra_vars: dict | None = None, facts: dict | None = None):
-        data = _load(directory / "hosts.yml")["all"]
-        self.host_vars = {h: dict(v or {}) for h, v in data["hosts"].items()}
-        for host, values in (host_vars or {}).items():
-            self.host_vars[host].update(values)
-        self.groups = {"all": list(self.host_vars)}
-        for group, body in data.get("children", {}).items():
-            self.groups[group] = list((body or {}).get("hosts", {}) or {})
-        gv = directory / "group_vars" / "all.yml"
-        self.inventory_group_vars = _load(gv) if gv.exists() else {}
-        self.playbook_group_vars = _load(ROOT / "playbooks/group_vars/all/streamstack.yml")
-        self.defaults = {**_load(ROOT / "roles/common/defaults/main.yml"),
-                         **_load(ROLE / "defaults/main.yml")}
-        self.role_vars = _load(ROLE / "vars/main.yml")
-        self.extra_vars = extra_vars or {}
-        self.facts = {**FACTS, **(facts or {})}
-        self.hostvars = {h: HostVars(self, h) for h in self.host_vars}
-
-
-class HostVars(Mapping):
-    """One host's variables; strings are templated when read, as Ansible does."""
-
-    def __init__(self, inventory: Inventory, host: str, overlay: dict | None = None):
-        self.inv, self.host, self.overlay = inventory, host, overlay or {}
-        self.cache: dict = {}
-
-    def with_overlay(self, **overlay) -> HostVars:
-        return HostVars(self.inv, self.host, overlay)
-
-    def _raw(self) -> dict:
-        inv = self.inv
-        group_names = [g for g, m in inv.groups.items() if self.host in m and g != "all"]
-        magic = {"inventory_hostname": self.host, "groups": inv.groups,
-                 "group_names": group_names, "hostvars": inv.hostvars,
-                 "ansible_facts": inv.facts}
-        return {**inv.defaults, **inv.inventory_group_vars, **inv.playbook_group_vars,
-                **inv.host_vars[self.host], **inv.role_vars, **inv.extra_vars,
-                **magic, **self.overlay}
-
-    def __getitem__(self, key):
-        if key in self.cache:
-            return self.cache[key]
-        raw = self._raw()
-        if key not in raw:
-            raise KeyError(key)
-        value = self._template(raw[key])
-        self.cache[key] = value
-        return value
-
-    def _template(self, value):
-        if isinstance(value, str) and ("{{" in value or "{%" in value):
-            tmpl = NATIVE.from_string(value)
-            return native_concat(tmpl.root_render_func(tmpl.new_context(self, shared=True)))
-        if isinstance(value, list):
-            return [self._template(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self._template(v) for k, v in value.items()}
-        return value
-
-    def __iter__(self):
-        return iter(self._raw())
-
-    def __len__(self):
-        return len(self._raw())
+local, single = role_templates.inventory_fixtures(Inventory)
 
 
 def render(hv: HostVars, template: str) -> str:
-    tmpl = TEXT.get_template(template)
-    return "".join(tmpl.root_render_func(tmpl.new_context(hv, shared=True)))
+    return role_templates.render(hv, "hadoop", template)
 
 
 def site(hv: HostVars, name: str) -> dict[str, str]:
@@ -132,16 +47,6 @@ def site(hv: HostVars, name: str) -> dict[str, str]:
         assert key not in out, f"{name}: duplicate {key}"
         out[key] = value
     return out
-
-
-@pytest.fixture
-def local():
-    return Inventory(LOCAL)
-
-
-@pytest.fixture
-def single():
-    return Inventory(SINGLE)
 
 
 def test_core_site_points_at_the_namenode(local, single):

@@ -8,116 +8,23 @@ precedence order (role defaults < inventory group_vars < playbook group_vars < h
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
-import jinja2
 import pytest
-import yaml
-from ansible.plugins.filter.core import FilterModule as CoreFilters
-from ansible.plugins.filter.mathstuff import FilterModule as MathFilters
-from ansible.plugins.test.core import TestModule as CoreTests
-from jinja2.nativetypes import NativeEnvironment, native_concat
+import role_templates
+from role_templates import LOCAL, SINGLE, render
 
-ROOT = Path(__file__).resolve().parents[2]
-ROLES = ROOT / "roles"
+FACTS = {"architecture": "x86_64"}
 
 
-def _load(path: Path) -> dict:
-    return yaml.safe_load(path.read_text()) or {}
+def Inventory(directory: Path, **overrides) -> role_templates.Inventory:
+    """The inventory as a play of the zookeeper and kafka roles sees it (overrides:
+    extra_vars, groups, host_vars)."""
+    return role_templates.Inventory(directory, default_roles=("zookeeper", "kafka"),
+                                    vars_role="kafka", facts=FACTS, **overrides)
 
 
-def _env(cls):
-    env = cls(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-              trim_blocks=True, extensions=["jinja2.ext.do"])
-    # Ansible's filters and tests, without replacing jinja2's own (default, ...).
-    for name, func in {**CoreFilters().filters(), **MathFilters().filters()}.items():
-        env.filters.setdefault(name, func)
-    for name, func in CoreTests().tests().items():
-        env.tests.setdefault(name, func)
-    return env
-
-
-NATIVE = _env(NativeEnvironment)
-TEXT = _env(jinja2.Environment)
-
-
-class Inventory:
-    """A YAML inventory (hosts, children groups, group_vars/all.yml) plus overrides."""
-
-    def __init__(self, directory: Path, extra_vars: dict | None = None,
-                 groups: dict | None = None, host_vars: dict | None = None):
-        data = _load(directory / "hosts.yml")["all"]
-        self.host_vars = {h: dict(v or {}) for h, v in data["hosts"].items()}
-        for host, values in (host_vars or {}).items():
-            self.host_vars.setdefault(host, {}).update(values)
-        self.groups = {"all": list(self.host_vars)}
-        for group, body in data.get("children", {}).items():
-            self.groups[group] = list((body or {}).get("hosts", {}) or {})
-        self.groups.update(groups or {})
-        gv = directory / "group_vars" / "all.yml"
-        self.inventory_group_vars = _load(gv) if gv.exists() else {}
-        self.playbook_group_vars = _load(ROOT / "playbooks/group_vars/all/streamstack.yml")
-        self.defaults = {**_load(ROLES / "zookeeper/defaults/main.yml"),
-                         **_load(ROLES / "kafka/defaults/main.yml")}
-        self.role_vars = _load(ROLES / "kafka/vars/main.yml")
-        self.extra_vars = extra_vars or {}
-        self.hostvars = {h: HostVars(self, h) for h in self.host_vars}
-
-
-class HostVars(Mapping):
-    """One host's variables; string values are templated when read, as Ansible does."""
-
-    def __init__(self, inventory: Inventory, host: str, overlay: dict | None = None):
-        self.inv, self.host, self.overlay = inventory, host, overlay or {}
-        self.cache: dict = {}
-
-    def with_overlay(self, **overlay) -> HostVars:
-        return HostVars(self.inv, self.host, overlay)
-
-    def _raw(self) -> dict:
-        inv = self.inv
-        magic = {
-            "inventory_hostname": self.host,
-            "groups": inv.groups,
-            "group_names": [g for g, m in inv.groups.items() if self.host in m and g != "all"],
-            "hostvars": inv.hostvars,
-            "ansible_facts": {"architecture": "x86_64"},
-        }
-        return {**inv.defaults, **inv.inventory_group_vars, **inv.playbook_group_vars,
-                **inv.host_vars[self.host], **inv.role_vars, **inv.extra_vars,
-                **magic, **self.overlay}
-
-    def __getitem__(self, key):
-        if key in self.cache:
-            return self.cache[key]
-        raw = self._raw()
-        if key not in raw:
-            raise KeyError(key)
-        value = self._template(raw[key])
-        self.cache[key] = value
-        return value
-
-    def _template(self, value):
-        if isinstance(value, str) and ("{{" in value or "{%" in value):
-            tmpl = NATIVE.from_string(value)
-            return native_concat(tmpl.root_render_func(tmpl.new_context(self, shared=True)))
-        if isinstance(value, list):
-            return [self._template(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self._template(v) for k, v in value.items()}
-        return value
-
-    def __iter__(self):
-        return iter(self._raw())
-
-    def __len__(self):
-        return len(self._raw())
-
-
-def render(hv: HostVars, role: str, template: str) -> str:
-    tmpl = TEXT.from_string((ROLES / role / "templates" / template).read_text())
-    return "".join(tmpl.root_render_func(tmpl.new_context(hv, shared=True)))
+local, single = role_templates.inventory_fixtures(Inventory)
 
 
 def properties(text: str) -> dict:
@@ -132,24 +39,10 @@ def properties(text: str) -> dict:
     return out
 
 
-def broker_props(inv: Inventory, host: str, node_id: int) -> dict:
+def broker_props(inv: role_templates.Inventory, host: str, node_id: int) -> dict:
     hv = inv.hostvars[host]
     node = next(n for n in hv["kafka_local_nodes"] if n["id"] == node_id)
     return properties(render(hv.with_overlay(kafka_node=node), "kafka", "server.properties.j2"))
-
-
-LOCAL = ROOT / "inventories" / "local"
-SINGLE = ROOT / "inventories" / "single"
-
-
-@pytest.fixture
-def single():
-    return Inventory(SINGLE)
-
-
-@pytest.fixture
-def local():
-    return Inventory(LOCAL)
 
 
 def test_single_host_three_brokers(single):

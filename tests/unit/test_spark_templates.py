@@ -9,111 +9,24 @@ extra vars), so a test sees what a play would template.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
-from pathlib import Path
 
-import jinja2
 import pytest
-import yaml
-from ansible.plugins.filter.core import FilterModule as CoreFilters
-from ansible.plugins.filter.mathstuff import FilterModule as MathFilters
-from ansible.plugins.test.core import TestModule as CoreTests
-from jinja2.nativetypes import NativeEnvironment, native_concat
+import role_templates
+from role_templates import ROLES, ROOT, RoleVars, load
 
-ROOT = Path(__file__).resolve().parents[2]
-ROLES = ROOT / "roles"
-LOCAL = ROOT / "inventories" / "local"
+# Facts of a lab host (Debian bookworm).
+FACTS = {"architecture": "x86_64", "python": {"version": {"major": 3, "minor": 11}},
+         "systemd": {"version": 252}}
 
 
-def _load(path: Path) -> dict:
-    return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+def Vars(role: str, host: str = "hadoop-master", extra: dict | None = None,
+         facts: dict | None = None) -> RoleVars:
+    """One host's variables for one role, on the 3-host lab, facts over FACTS."""
+    return RoleVars(role, host, facts={**FACTS, **(facts or {})}, extra=extra)
 
 
-def _env(cls):
-    env = cls(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-              trim_blocks=True, extensions=["jinja2.ext.do"])
-    for name, func in {**CoreFilters().filters(), **MathFilters().filters()}.items():
-        env.filters.setdefault(name, func)
-    for name, func in CoreTests().tests().items():
-        env.tests.setdefault(name, func)
-    return env
-
-
-NATIVE = _env(NativeEnvironment)
-TEXT = _env(jinja2.Environment)
-
-
-class Vars(Mapping):
-    """One host's variables for one role; strings are templated when read."""
-
-    def __init__(self, role: str, host: str = "hadoop-master", extra: dict | None = None,
-                 facts: dict | None = None):
-        data = _load(LOCAL / "hosts.yml")["all"]
-        self.groups = {"all": list(data["hosts"])}
-        for group, body in data.get("children", {}).items():
-            self.groups[group] = list((body or {}).get("hosts", {}) or {})
-        self.host_vars = {h: dict(v or {}) for h, v in data["hosts"].items()}
-        self.role, self.host = role, host
-        self.layers = [
-            _load(ROLES / role / "defaults/main.yml"),
-            _load(LOCAL / "group_vars/all.yml"),
-            _load(ROOT / "playbooks/group_vars/all/streamstack.yml"),
-            self.host_vars[host],
-            _load(ROLES / role / "vars/main.yml"),
-            extra or {},
-        ]
-        self.facts = {"architecture": "x86_64", "python": {"version": {"major": 3, "minor": 11}},
-                      "systemd": {"version": 252}, **(facts or {})}
-        self.cache: dict = {}
-
-    def _raw(self) -> dict:
-        merged: dict = {}
-        for layer in self.layers:
-            merged.update(layer)
-        merged.update({
-            "inventory_hostname": self.host,
-            "groups": self.groups,
-            "hostvars": {h: {**self.host_vars[h]} for h in self.host_vars},
-            "ansible_facts": self.facts,
-            "ansible_managed": "Managed by streamstack",
-            "role_path": str(ROLES / self.role),
-            "ansible_check_mode": False,
-        })
-        return merged
-
-    def __getitem__(self, key):
-        if key not in self.cache:
-            raw = self._raw()
-            if key not in raw:
-                raise KeyError(key)
-            self.cache[key] = self._template(raw[key])
-        return self.cache[key]
-
-    def _template(self, value):
-        if isinstance(value, str) and ("{{" in value or "{%" in value):
-            tmpl = NATIVE.from_string(value)
-            return native_concat(tmpl.root_render_func(tmpl.new_context(self, shared=True)))
-        if isinstance(value, list):
-            return [self._template(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self._template(v) for k, v in value.items()}
-        return value
-
-    def __iter__(self):
-        return iter(self._raw())
-
-    def __len__(self):
-        return len(self._raw())
-
-    def overlay(self, **values) -> Vars:
-        self.layers.append(values)
-        self.cache.clear()
-        return self
-
-
-def render(v: Vars, template: str) -> str:
-    tmpl = TEXT.from_string((ROLES / v.role / "templates" / template).read_text())
-    return "".join(tmpl.root_render_func(tmpl.new_context(v, shared=True)))
+def render(v: RoleVars, template: str) -> str:
+    return role_templates.render(v, v.role, template)
 
 
 def spark_defaults(text: str) -> dict:
@@ -239,7 +152,7 @@ def job_unit(job: dict | None = None, name: str | None = None, **extra) -> str:
     v = Vars("spark_jobs", extra=extra)
     if job is None:
         job = next(j for j in v["spark_jobs"] if j["name"] == name)
-    return render(v.overlay(spark_job=job), "spark-job.service.j2")
+    return render(v.with_overlay(spark_job=job), "spark-job.service.j2")
 
 
 def test_default_jobs():
@@ -315,7 +228,7 @@ def test_custom_jar_job_and_quoting():
 def test_restart_steps_with_newer_systemd():
     v = Vars("spark_jobs", facts={"systemd": {"version": 255}})
     job = next(j for j in v["spark_jobs"] if j["name"] == "wordcount")
-    text = render(v.overlay(spark_job=job), "spark-job.service.j2")
+    text = render(v.with_overlay(spark_job=job), "spark-job.service.j2")
     service = unit_sections(text)["Service"]
     assert one(service, "RestartSteps") == "5"
     assert one(service, "RestartMaxDelaySec") == "300"
@@ -323,6 +236,7 @@ def test_restart_steps_with_newer_systemd():
 
 @pytest.mark.parametrize("role", ["spark", "spark_jobs"])
 def test_every_default_is_declared_in_argument_specs(role):
-    defaults = _load(ROLES / role / "defaults/main.yml")
-    specs = _load(ROLES / role / "meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+    defaults = load(ROLES / role / "defaults/main.yml", optional=True)
+    specs = load(ROLES / role / "meta/argument_specs.yml",
+                 optional=True)["argument_specs"]["main"]["options"]
     assert set(defaults) <= set(specs), set(defaults) - set(specs)
