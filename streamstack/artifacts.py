@@ -72,20 +72,17 @@ def default_cache_dir() -> Path:
     return Path(env) if env else project_root() / ".cache" / "artifacts"
 
 
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file, read in 1 MiB chunks (tarballs are hundreds of MB)."""
+    h = hashlib.new(algorithm)
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def sha512_file(path: Path) -> str:
-    h = hashlib.sha512()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return file_digest(path, "sha256")
 
 
 def human(n: int) -> str:
@@ -573,7 +570,7 @@ def _group_pinned_ok(product: Product, group: Group, group_dir: Path,
         if not f.is_file():
             return False
         expected = pinned_sha512(product, sha512_overrides)
-        return sha512_file(f) == expected
+        return file_digest(f, "sha512") == expected
     return None
 
 
