@@ -433,13 +433,18 @@ def _extract_members(tar_path: Path, mapping: list[tuple[str, str]], stage: Path
                     if member.isdir():
                         target.mkdir(parents=True, exist_ok=True)
                         break
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    src = tar.extractfile(member)
-                    assert src is not None
-                    with src, target.open("wb") as out:
-                        shutil.copyfileobj(src, out, 1 << 20)
-                    target.chmod(0o755 if member.mode & 0o111 else 0o644)
+                    _extract_to(tar, member, target, 0o755 if member.mode & 0o111 else 0o644)
                     break
+
+
+def _extract_to(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path, mode: int) -> None:
+    """One archive member written to target with a fixed mode (not the archive's owner)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    src = tar.extractfile(member)
+    assert src is not None
+    with src, target.open("wb") as out:
+        shutil.copyfileobj(src, out, 1 << 20)
+    target.chmod(mode)
 
 
 def _archive_top(tar_path: Path) -> str:
@@ -463,12 +468,7 @@ def _stage_archive_jars(product: Product, tar_path: Path, stage: Path) -> None:
                     target = stage / dest / Path(rel).name
                     if target.exists():  # the same jar under several share/ dirs
                         break
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    src = tar.extractfile(member)
-                    assert src is not None
-                    with src, target.open("wb") as out:
-                        shutil.copyfileobj(src, out, 1 << 20)
-                    target.chmod(0o644)
+                    _extract_to(tar, member, target, 0o644)
                     break
 
 
