@@ -147,6 +147,9 @@ def format_summary(summary: Summary, run_dir: Path | None = None, slowest: int =
             f"failed={counts.get('failures', 0)} unreachable={counts.get('dark', 0)} "
             f"skipped={counts.get('skipped', 0)}"
         )
+    if summary.play_seconds:
+        lines.append("plays:")
+        lines += [f"  {seconds:6.1f}s  {name}" for name, seconds in summary.play_seconds.items()]
     if summary.task_seconds:
         lines.append("slowest tasks:")
         ranked = sorted(summary.task_seconds.items(), key=lambda item: -item[1])[:slowest]

@@ -48,6 +48,7 @@ def test_summary_text_puts_the_failing_host_first():
     assert lines[1].startswith("  hadoop-worker1: failed at 'Kafka | Template'")
     assert text.index("FAILED") < text.index("hosts:")
     assert "hadoop-worker2: UNREACHABLE" in text
+    assert "plays:" in text and text.index("plays:") > text.index("hosts:")
 
 
 def test_message_prefers_msg_then_stderr_and_keeps_the_tail():
