@@ -48,7 +48,7 @@ def ensure_engine(fix: bool, progress=print, wait_seconds: int = 60) -> str:
         run([*env_prefix, "apt-get", "install", "-y", "-q", *ENGINE_PACKAGES], timeout=900)
     progress(f"starting dockerd (log: {DOCKERD_LOG})")
     with DOCKERD_LOG.open("ab") as log:
-        subprocess.Popen(  # noqa: S603 - fixed argv
+        subprocess.Popen(
             ["dockerd"], stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
         )
     deadline = time.monotonic() + wait_seconds

@@ -79,12 +79,9 @@ def inventory(count: int = 3) -> dict:
     for group in GROUP_ORDER:
         members = {host.name: None for host in hosts if group in host.groups}
         children[group] = {"hosts": members}
-    host_vars = {host.name: {"kafka_brokers": host.kafka_brokers} for host in hosts}
-    for host in hosts:
-        if not host.kafka_brokers:
-            del host_vars[host.name]["kafka_brokers"]
-    return {"all": {"hosts": {h.name: host_vars[h.name] or None for h in hosts},
-                    "children": children}}
+    host_vars = {host.name: {"kafka_brokers": host.kafka_brokers} if host.kafka_brokers else None
+                 for host in hosts}
+    return {"all": {"hosts": host_vars, "children": children}}
 
 
 class _IndentedDumper(yaml.SafeDumper):
