@@ -23,6 +23,12 @@ def _host_of(item) -> str:
     return host.backend.get_hostname() if host is not None else "controller"
 
 
+def _service_of(item) -> str:
+    """The systemd unit when the check is parametrized by one, else the test module's area."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return params.get("unit") or item.module.__name__.removeprefix("test_")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
@@ -38,7 +44,7 @@ def pytest_runtest_makereport(item, call):
         detail = report.longrepr[2] if isinstance(report.longrepr, tuple) else "skipped"
     record = {
         "host": _host_of(item),
-        "service": item.module.__name__.removeprefix("test_"),
+        "service": _service_of(item),
         "check": item.originalname or item.name,
         "state": report.outcome,
         "detail": detail.splitlines()[0][:200] if detail else "",

@@ -59,11 +59,11 @@ def test_unit_active_and_enabled_where_its_group_says(host, groups, name, unit):
     if not _in(groups, group, name):
         assert not host.file(f"/etc/systemd/system/{unit}.service").exists
         return
-    assert service.is_enabled
-    assert service.is_running
+    assert service.is_enabled, f"{unit} is not enabled on {name}"
+    assert service.is_running, f"{unit} is not running on {name}"
     pid = host.check_output("systemctl show -p MainPID --value %s", unit)
-    assert pid != "0"
-    assert host.check_output("ps -o user= -p %s", pid) == user
+    assert pid != "0", f"{unit} has no main process on {name}"
+    assert host.check_output("ps -o user= -p %s", pid) == user, f"{unit} runs as the wrong user"
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -109,9 +109,10 @@ def test_every_datanode_live(host, groups, name):
     report = as_hdfs(host, "hdfs dfsadmin -report -live")
     assert report.rc == 0, report.stderr
     expected = len(groups.get("hdfs_datanode", []))
-    assert f"Live datanodes ({expected}):" in report.stdout
     live = set(re.findall(r"^Hostname: (\S+)$", report.stdout, re.M))
-    assert live == set(groups.get("hdfs_datanode", []))
+    missing = sorted(set(groups.get("hdfs_datanode", [])) - live)
+    assert not missing, f"hdfs-datanode not live in the NameNode's report: {', '.join(missing)}"
+    assert f"Live datanodes ({expected}):" in report.stdout
 
 
 def test_every_nodemanager_running(host, groups, name):
@@ -119,6 +120,8 @@ def test_every_nodemanager_running(host, groups, name):
     out = host.check_output("yarn node -list -all 2>/dev/null")
     running = {line.split(":")[0] for line in out.splitlines()
                if re.match(r"^\S+:\d+\s+RUNNING\s", line)}
+    missing = sorted(set(groups.get("yarn_nodemanager", [])) - running)
+    assert not missing, f"yarn-nodemanager not RUNNING in the ResourceManager: {', '.join(missing)}"
     assert running == set(groups.get("yarn_nodemanager", []))
 
 

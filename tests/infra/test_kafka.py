@@ -74,8 +74,9 @@ def test_units_enabled_and_running(host):
         pytest.skip("no broker on this host")
     for broker in brokers:
         service = host.service(f"kafka@{broker['id']}")
-        assert service.is_enabled, broker
-        assert service.is_running, broker
+        name = host.backend.get_hostname()
+        assert service.is_enabled, f"kafka@{broker['id']} is not enabled on {name}"
+        assert service.is_running, f"kafka@{broker['id']} is not running on {name}"
         pid = host.check_output("systemctl show -p MainPID --value kafka@%s", str(broker["id"]))
         assert host.check_output("ps -o user= -p %s", pid) == "kafka"
 
@@ -131,8 +132,9 @@ def test_all_broker_ids_registered(host):
     out = kafka_cli(host, "kafka-broker-api-versions.sh", "--bootstrap-server",
                     internal_bootstrap(brokers))
     assert out.rc == 0, out.stderr
-    ids = sorted({int(i) for i in re.findall(r"\(id: (\d+) rack", out.stdout)})
-    assert ids == sorted(b["id"] for b in brokers)
+    ids = {int(i) for i in re.findall(r"\(id: (\d+) rack", out.stdout)}
+    missing = [f"kafka@{b['id']} on {b['host']}" for b in brokers if b["id"] not in ids]
+    assert not missing, f"brokers not registered in the cluster: {', '.join(missing)}"
 
 
 def test_localhost_bootstrap_reaches_every_broker(host):

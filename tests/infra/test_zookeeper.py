@@ -29,8 +29,9 @@ def four_letter_word(host, word: str, target: str = "127.0.0.1") -> str:
 
 def test_unit_enabled_and_running(host):
     service = host.service("zookeeper")
-    assert service.is_enabled
-    assert service.is_running
+    name = host.backend.get_hostname()
+    assert service.is_enabled, f"zookeeper is not enabled on {name}"
+    assert service.is_running, f"zookeeper is not running on {name}"
 
 
 def test_runs_as_zookeeper_user(host):
