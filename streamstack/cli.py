@@ -242,11 +242,10 @@ def verify(inventory: str | None, keyword: str | None, prefix: str) -> None:
         table.add_row(row["host"], row["service"], row["check"],
                       f"[{colour.get(state, 'red')}]{state}[/]", row["detail"])
     console.print(table)
-    failed = [r for r in records if r["state"] == "failed"]
-    # One unwrapped line per failure, so the broken host and daemon survive any width.
-    for row in failed:
-        console.print(f"FAILED {row['host']} {row['service']} {row['check']}: {row['detail']}",
-                      soft_wrap=True, highlight=False, markup=False)
+    failed = verify_mod.failure_lines(records)
+    # Unwrapped, so the broken host and daemon survive any terminal width.
+    for line in failed:
+        console.print(line, soft_wrap=True, highlight=False, markup=False)
     console.print(f"{len(records)} checks, {len(failed)} failed")
     raise SystemExit(verify_mod.exit_code(code, records))
 

@@ -40,6 +40,12 @@ def rows(records: list[dict]) -> list[dict]:
                                           r["check"]))
 
 
+def failure_lines(records: list[dict]) -> list[str]:
+    """One line per failed check: host, service, check and what went wrong."""
+    return [f"FAILED {r['host']} {r['service']} {r['check']}: {r['detail']}"
+            for r in rows(records) if r["state"] == "failed"]
+
+
 def exit_code(pytest_code: int, records: list[dict]) -> int:
     """Non-zero when anything is down, nothing ran, or pytest failed on its own."""
     if not records or any(r["state"] == "failed" for r in records):

@@ -25,3 +25,15 @@ def test_exit_code_is_non_zero_when_anything_failed_or_nothing_ran():
     assert verify.exit_code(5, []) == 1
     # pytest failing on its own (e.g. a fixture error) is not hidden by passing checks.
     assert verify.exit_code(2, passed) == 1
+
+
+def test_failure_lines_name_host_service_and_detail_of_failures_only():
+    records = [
+        _record("hadoop-worker1", "kafka", "units", "passed"),
+        _record("hadoop-worker2", "hdfs-datanode", "unit_active", "failed",
+                "hdfs-datanode is not running on hadoop-worker2"),
+        _record("hadoop-master", "zookeeper", "ruok", "skipped", "not in group"),
+    ]
+    assert verify.failure_lines(records) == [
+        "FAILED hadoop-worker2 hdfs-datanode unit_active: "
+        "hdfs-datanode is not running on hadoop-worker2"]
