@@ -250,6 +250,17 @@ def verify(inventory: str | None, keyword: str | None, prefix: str) -> None:
     raise SystemExit(verify_mod.exit_code(code, records))
 
 
+@cli.command(name="bench")
+@click.argument("scenario", default="all",
+                type=click.Choice(["all", "provisioning", "kafka", "pipeline", "footprint"]))
+@click.option("--keep", is_flag=True, help="Leave the bench- lab running at the end.")
+def bench_cmd(scenario: str, keep: bool) -> None:
+    """Benchmarks on a bench- lab; JSON and charts under bench/results (see bench/README.md)."""
+    from . import bench
+
+    raise SystemExit(bench.main([scenario, *(["--keep"] if keep else [])]))
+
+
 @cli.group(name="jobs")
 def jobs_group() -> None:
     """The streaming jobs: systemd units on the spark_client hosts, apps on YARN."""
@@ -322,6 +333,22 @@ def demo(inventory: str | None, prefix: str) -> None:
                           show=lambda line: console.print(line, markup=False))
     if failed:
         raise SystemExit(1)
+
+
+@cli.command(name="restart")
+@click.option("--rolling", is_flag=True,
+              help="One daemon at a time, each waited back in service (required).")
+@click.argument("services", nargs=-1, type=click.Choice(["kafka", "hdfs", "yarn", "jobs"]))
+@inventory_option
+@prefix_option
+def restart_cmd(rolling: bool, services: tuple[str, ...], inventory: str | None,
+                prefix: str) -> None:
+    """Rolling restart of SERVICES (kafka, hdfs, yarn, jobs; default all), no downtime."""
+    from . import restart
+
+    if not rolling:
+        raise click.UsageError("only rolling restarts are supported: restart --rolling")
+    _run(restart.PLAYBOOK, _inventory(inventory, 3, prefix), tags=restart.tags(services))
 
 
 def main() -> None:
