@@ -9,7 +9,7 @@ numbers are the cluster's, not the controller's network's:
 
 - latency: one unique word per sample is produced to the word count's input topic
   (Hello-Kafka, paced); a consumer of the results topic (wordcount-results) notes when
-  the word's count appears. Both clocks are the same host's. p50/p95/max in ms.
+  the word's count appears. Both clocks are the same host's. p50/p95/p99/max in ms.
 - sink: kafka-producer-perf-test.sh fills a fresh topic with --records records, then
   kafka-consumer-perf-test.sh reads them (the Kafka-side ceiling) and the deployed
   sink's application, submitted to YARN like the service but on that topic (no
@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from streamstack import jobs  # noqa: E402
+from streamstack.bench import parse_consumer_perf, percentile  # noqa: E402
 
 WORK = "/tmp/streamstack-bench"
 SINK_APP = "/opt/streamstack-jobs/kafka-to-hdfs/kafka_to_hdfs.py"
@@ -76,29 +77,6 @@ done.set()
 print(json.dumps({"latencies_ms": [round((seen[w] - sent[w]) * 1000, 1) for w in sent if w in seen],
                   "lost": [w for w in sent if w not in seen]}))
 '''
-
-
-def percentile(values: list[float], pct: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
-
-
-def parse_consumer_perf(text: str) -> dict:
-    """kafka-consumer-perf-test.sh CSV: header line then one data line."""
-    lines = [line for line in text.splitlines() if "," in line]
-    header = next((i for i, line in enumerate(lines) if line.startswith("start.time")), None)
-    if header is None or header + 1 >= len(lines):
-        return {"raw": text[-500:]}
-    keys = [k.strip() for k in lines[header].split(",")]
-    values = [v.strip() for v in lines[header + 1].split(",")]
-    out = dict(zip(keys, values, strict=False))
-    return {"records": int(float(out.get("data.consumed.in.nMsg", 0))),
-            "records_per_second": float(out.get("nMsg.sec", 0)),
-            "mb_per_second": float(out.get("MB.sec", 0)),
-            "fetch_records_per_second": float(out.get("fetch.nMsg.sec", 0) or 0)}
 
 
 def sink_rates(stdout: str) -> dict:
@@ -169,11 +147,12 @@ def run(args) -> dict:
         result["wordcount_latency_ms"] = {
             "samples": args.samples, "received": len(lat), "lost": len(data["lost"]),
             "p50": percentile(lat, 50), "p95": percentile(lat, 95),
-            "max": max(lat) if lat else None,
+            "p99": percentile(lat, 99), "max": max(lat) if lat else None,
             "mean": round(statistics.mean(lat), 1) if lat else None,
-            "trigger_seconds": 1,
+            "trigger_seconds": 1, "latencies_ms": lat,
         }
-        print(json.dumps(result["wordcount_latency_ms"]), flush=True)
+        print(json.dumps({k: v for k, v in result["wordcount_latency_ms"].items()
+                          if k != "latencies_ms"}), flush=True)
 
     if not args.skip_sink:
         topic = f"bench-sink-{run_id}"
@@ -212,7 +191,7 @@ def run(args) -> dict:
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inventory", default=str(ROOT / "inventories" / "local"))
     parser.add_argument("--bootstrap", help="bootstrap servers as seen from the host")
@@ -226,7 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-sink", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     result = run(args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,146 @@
+"""Pure parts of streamstack.bench: perf-test parsers, percentile, ratios, JSON shape."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from streamstack import bench
+from streamstack.runner import EventCollector
+
+PRODUCER_OUT = """\
+51838 records sent, 10367.6 records/sec (10.12 MB/sec), 1830.2 ms avg latency, \
+2861.0 ms max latency.
+100000 records sent, 12345.679012 records/sec (12.06 MB/sec), 1653.32 ms avg latency, \
+2861.00 ms max latency, 1590 ms 50th, 2607 ms 95th, 2790 ms 99th, 2850 ms 99.9th.
+"""
+
+CONSUMER_OUT = """\
+WARNING: something on stderr merged
+start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, \
+rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+2026-11-25 20:53:10:123, 2026-11-25 20:53:11:178, 97.6562, 92.5651, 100000, 94786.7299, \
+655, 400, 244.1406, 250000.0000
+"""
+
+
+def test_parse_producer_perf_takes_the_final_summary():
+    out = bench.parse_producer_perf(PRODUCER_OUT)
+    assert out == {"records": 100000, "records_per_second": 12345.679012,
+                   "mib_per_second": 12.06, "latency_avg_ms": 1653.32,
+                   "latency_max_ms": 2861.0, "latency_p50_ms": 1590,
+                   "latency_p95_ms": 2607, "latency_p99_ms": 2790}
+
+
+def test_parse_producer_perf_without_summary_keeps_the_tail():
+    assert "raw" in bench.parse_producer_perf("Exception in thread main")
+
+
+def test_parse_consumer_perf_csv():
+    out = bench.parse_consumer_perf(CONSUMER_OUT)
+    assert out == {"records": 100000, "records_per_second": 94786.7299,
+                   "mb_per_second": 92.5651, "fetch_records_per_second": 250000.0}
+    assert "raw" in bench.parse_consumer_perf("no csv here")
+
+
+def test_parse_dd():
+    out = bench.parse_dd("256+0 records in\n256+0 records out\n"
+                         "268435456 bytes (268 MB, 256 MiB) copied, 2.0 s, 134 MB/s\n")
+    assert out == {"bytes": 268435456, "seconds": 2.0, "mib_per_second": 128.0}
+    assert "raw" in bench.parse_dd("dd: failed to open")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("1.5GiB / 23.4GiB", 1.5 * 1024 ** 3), ("512MiB / 1GiB", 512 * 1024 ** 2),
+    ("800kB / 1GB", 800e3), ("garbage", 0.0)])
+def test_parse_docker_mem(text, expected):
+    assert bench.parse_docker_mem(text) == pytest.approx(expected)
+
+
+def test_percentile_nearest_rank():
+    values = list(range(1, 101))
+    assert bench.percentile(values, 50) == 50
+    assert bench.percentile(values, 95) == 95
+    assert bench.percentile(values, 99) == 99
+    assert bench.percentile([7.0], 99) == 7.0
+    assert bench.percentile([], 50) is None
+    assert bench.percentile([3, 1, 2], 100) == 3
+
+
+def test_ratio():
+    assert bench.ratio(30, 60) == 0.5
+    assert bench.ratio(None, 60) is None
+    assert bench.ratio(30, 0) is None
+
+
+def test_figure_goals():
+    assert bench.figure("warm", 25, "s", "warm_site_seconds")["met"] is True
+    assert bench.figure("warm", 31, "s", "warm_site_seconds")["met"] is False
+    assert bench.figure("changed", 0, "", "warm_changed")["met"] is True
+    assert bench.figure("sink", 0.4, "x", "sink_to_consumer_ratio")["met"] is False
+    assert bench.figure("sink", None, "x", "sink_to_consumer_ratio")["met"] is None
+    plain = bench.figure("disk", 120.0, "MiB/s")
+    assert plain["goal"] is None and plain["met"] is None
+    assert bench.goal_text(plain) == "reported"
+    assert bench.goal_text(bench.figure("p95", 1, "ms", "wordcount_p95_ms")) == "<= 2000 ms"
+
+
+def test_run_summary_from_runner_events():
+    collector = EventCollector()
+    events = [
+        ({"event": "playbook_on_play_start", "event_data": {"play": "Kafka"}}, 0.0),
+        ({"event": "playbook_on_task_start", "event_data": {"task": "Kafka | Template"}}, 1.0),
+        ({"event": "runner_on_ok", "event_data": {"host": "h", "res": {"changed": True}}}, 4.0),
+        ({"event": "playbook_on_stats", "event_data": {"ok": {"h": 1}, "changed": {"h": 1}}},
+         5.0),
+    ]
+    for event, now in events:
+        collector.handle(event, now=now)
+    data = bench.run_summary(collector.summary, wall=5.04)
+    assert data["seconds"] == 5.0 and data["changed"] == 1 and data["ok"]
+    assert data["play_seconds"] == {"Kafka": 5.0}
+    assert data["slowest_tasks"] == [{"task": "Kafka / Kafka | Template", "seconds": 4.0}]
+
+
+def test_footprint_totals():
+    hosts = {"a": {"units": [{"unit": "zookeeper.service", "rss_bytes": 100},
+                             {"unit": "kafka@0.service", "rss_bytes": 300}],
+                   "total_rss_bytes": 500},
+             "b": {"units": [], "total_rss_bytes": bench.GIB}}
+    totals = bench.footprint_totals(hosts)
+    assert totals["per_host"]["a"] == {"daemons_rss_bytes": 400, "all_processes_rss_bytes": 500}
+    assert totals["lab_total_rss_bytes"] == bench.GIB + 500
+    assert totals["lab_daemons_rss_bytes"] == 400
+    assert totals["lab_total_rss_gib"] == 1.0
+
+
+def test_result_document_shape_is_json():
+    doc = bench.result_document(
+        "kafka", [bench.figure("x", 1.0, "x", "tuned_to_defaults_ratio")], {"runs": {}},
+        {"cores": 2, "load_average_start": [1.0, 2.0, 3.0]}, {"kafka": "3.6.1"}, 12.34)
+    again = json.loads(json.dumps(doc))
+    assert set(again) == {"scenario", "date", "seconds", "machine", "versions", "lab",
+                          "figures", "details"}
+    assert again["seconds"] == 12.3 and again["lab"] == {"prefix": "bench-", "hosts": 3}
+    assert again["figures"][0]["goal"]["op"] == ">="
+
+
+def test_readme_block_is_replaced_in_place():
+    doc = bench.result_document("footprint", [bench.figure("total", 5.1, "GiB",
+                                                           "lab_total_rss_gib")],
+                                {}, {"load_average_start": [4.2, 0, 0]}, {}, 1)
+    table = bench.figures_markdown([doc])
+    assert "| footprint | total | 5.1 GiB | <= 8.0 GiB | yes |" in table
+    text = f"intro\n{bench.README_START}\nold\n{bench.README_END}\nafter\n"
+    out = bench.replace_block(text, table)
+    assert "old" not in out and out.startswith("intro\n") and out.endswith("after\n")
+    assert bench.replace_block(out, table) == out
+    assert bench.README_START in bench.replace_block("no markers\n", table)
+
+
+def test_cli_bench_choices_match_the_scenarios():
+    from streamstack.cli import bench_cmd
+
+    choices = bench_cmd.params[0].type.choices
+    assert list(choices) == ["all", *bench.SCENARIOS]
