@@ -1,0 +1,192 @@
+"""Helpers of the fault tests: the load producer and the verifier, waits, and the JSON
+report of every test's figures.
+
+Everything runs on the first spark_client host (hadoop-master in the lab) through the
+testinfra host, like tests/e2e; the e2e and infra helpers (scripts, checkpoint reader,
+Spark count, broker list) are reused from tests/e2e and tests/infra rather than copied. Each test
+records its figures with ``figures(name, **values)``: they are printed at the end of the
+run and written to runs/reliability-report.json (STREAMSTACK_RELIABILITY_REPORT
+overrides the path).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REPORT = Path(os.environ.get("STREAMSTACK_RELIABILITY_REPORT",
+                             ROOT / "runs" / "reliability-report.json"))
+
+
+def _load(relative: str, name: str):
+    """A test module of another suite, for its helpers (tests/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / relative)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+e2e = _load("tests/e2e/test_pipelines.py", "streamstack_e2e_pipelines")
+infra_kafka = _load("tests/infra/test_kafka.py", "streamstack_infra_kafka")
+WORK = "/tmp/streamstack-reliability"
+
+# Steady acks=all load until a stop file appears (or max seconds): which records were
+# acknowledged, the error types, and the longest time without any acknowledgement.
+LOAD = r'''
+import json, os, sys, time
+from kafka import KafkaProducer
+bootstrap, topic, prefix, rate, max_seconds, stop, out = sys.argv[1:8]
+rate, max_seconds = float(rate), float(max_seconds)
+producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all",
+                         retries=100, retry_backoff_ms=500, request_timeout_ms=15000,
+                         delivery_timeout_ms=120000, max_in_flight_requests_per_connection=1,
+                         linger_ms=5)
+acked, ack_times, errors = [], [], {}
+def ok(i):
+    def done(_):
+        acked.append(i); ack_times.append(time.monotonic())
+    return done
+def failed(exc):
+    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+start, i = time.monotonic(), 0
+while time.monotonic() - start < max_seconds and not os.path.exists(stop):
+    value = f"{prefix}-{i}".encode()
+    try:
+        producer.send(topic, key=value, value=value).add_callback(ok(i)).add_errback(failed)
+    except Exception as exc:
+        failed(exc)
+    i += 1
+    delay = start + i / rate - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+producer.flush(timeout=180)
+producer.close(timeout=30)
+times = sorted(ack_times)
+gap = max((b - a for a, b in zip(times, times[1:])), default=0.0)
+with open(out + ".acked", "w") as handle:
+    json.dump(sorted(acked), handle)
+with open(out, "w") as handle:
+    json.dump({"sent": i, "acked": len(acked), "errors": sum(errors.values()),
+               "error_types": errors, "max_ack_gap_s": round(gap, 2),
+               "seconds": round(time.monotonic() - start, 1)}, handle)
+'''
+
+# Reads the whole topic and compares with the acknowledged ids: lost and duplicated.
+VERIFY = r'''
+import json, sys
+from kafka import KafkaConsumer, TopicPartition
+bootstrap, topic, prefix, acked_file = sys.argv[1:5]
+acked = set(json.load(open(acked_file)))
+consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False)
+parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+consumer.assign(parts)
+consumer.seek_to_beginning(*parts)
+ends = consumer.end_offsets(parts)
+seen, consumed = set(), 0
+while any(consumer.position(tp) < ends[tp] for tp in parts):
+    for records in consumer.poll(timeout_ms=2000).values():
+        for r in records:
+            if r.value.startswith((prefix + "-").encode()):
+                consumed += 1
+                seen.add(int(r.value.decode().rsplit("-", 1)[1]))
+print(json.dumps({"consumed": consumed, "distinct": len(seen),
+                  "duplicated": consumed - len(seen), "lost": len(acked - seen),
+                  "unacked_but_stored": len(seen - acked)}))
+'''
+
+_figures: dict[str, dict] = {}
+
+
+def figures(name: str, **values) -> dict:
+    """Record a test's figures (printed at the end, written to the JSON report)."""
+    entry = _figures.setdefault(name, {})
+    entry.update(values)
+    print(f"{name}: {json.dumps(values, sort_keys=True)}")
+    _write_report()
+    return entry
+
+
+def _write_report() -> None:
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(json.dumps({"written": datetime.now(UTC).isoformat(
+        timespec="seconds"), "tests": _figures}, indent=2, sort_keys=True) + "\n")
+
+
+def summary_lines() -> list[str]:
+    lines = [f"{name}: {json.dumps(values, sort_keys=True)}" for name, values in _figures.items()]
+    return [*lines, f"report: {REPORT}"] if lines else []
+
+
+# --- helpers --------------------------------------------------------------------------
+
+def create_topic(node, bootstrap: str, topic: str) -> None:
+    done = e2e.login(node, f"kafka-topics.sh --bootstrap-server {bootstrap} --create "
+                           f"--if-not-exists --topic {topic} --partitions 3 "
+                           "--replication-factor 3 --config min.insync.replicas=2", 90)
+    assert done.rc == 0, done.stderr[-800:]
+
+
+def wait_no_under_replicated(node, bootstrap: str, seconds: int) -> float:
+    """Seconds until no partition is under-replicated (fails after `seconds`)."""
+    started = time.monotonic()
+    out = None
+    while time.monotonic() - started < seconds:
+        out = e2e.login(node, f"kafka-topics.sh --bootstrap-server {bootstrap} --describe "
+                              "--under-replicated-partitions", 60)
+        if out.rc == 0 and not out.stdout.strip():
+            return round(time.monotonic() - started, 1)
+        time.sleep(2)
+    pytest.fail(f"partitions still under-replicated after {seconds}s: "
+                f"{out.stdout[-500:] if out else ''}")
+
+
+class Load:
+    """A steady acks=all producer running in the background on the node."""
+
+    def __init__(self, node, bootstrap: str, topic: str, prefix: str, rate: int = 100,
+                 max_seconds: int = 600) -> None:
+        self.node, self.bootstrap, self.topic, self.prefix = node, bootstrap, topic, prefix
+        self.out = f"{WORK}/load-{prefix}.json"
+        self.stop_file = f"{WORK}/stop-{prefix}"
+        node.run(f"nohup timeout {max_seconds + 300} python3 {WORK}/load.py {bootstrap} "
+                 f"{topic} {prefix} {rate} {max_seconds} {self.stop_file} {self.out} "
+                 f"> {self.out}.log 2>&1 &")
+
+    def stop(self, seconds: int = 300) -> dict:
+        self.node.run(f"touch {self.stop_file}")
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            done = self.node.run(f"cat {self.out}")
+            if done.rc == 0 and done.stdout.strip():
+                return json.loads(done.stdout)
+            time.sleep(2)
+        log = self.node.run(f"tail -20 {self.out}.log").stdout
+        pytest.fail(f"the load producer did not finish in {seconds}s: {log}")
+
+    def verify(self) -> dict:
+        done = self.node.run(f"timeout 300 python3 {WORK}/verify.py {self.bootstrap} "
+                             f"{self.topic} {self.prefix} {self.out}.acked")
+        assert done.rc == 0, done.stderr[-1500:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def unit_states(node, names: list[str]) -> dict[str, dict]:
+    """MainPID and ExecMainStartTimestamp of every loaded unit matching the patterns."""
+    listing = node.run("systemctl list-units --all --plain --no-legend --type=service "
+                       + " ".join(f"'{n}'" for n in names)).stdout
+    units = sorted({line.split()[0] for line in listing.splitlines() if line.strip()})
+    out = {}
+    for unit in units:
+        text = node.run(f"systemctl show {unit} -p MainPID -p ExecMainStartTimestamp "
+                        "-p ActiveState").stdout
+        out[unit] = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    return out
