@@ -40,6 +40,7 @@ def pytest_runtest_makereport(item, call):
     if report.failed:
         crash = getattr(report.longrepr, "reprcrash", None)
         detail = crash.message if crash else str(report.longrepr).splitlines()[-1]
+        detail = detail.removeprefix("AssertionError: ")
     elif report.skipped:
         detail = report.longrepr[2] if isinstance(report.longrepr, tuple) else "skipped"
     record = {
