@@ -48,9 +48,11 @@ e2e: deps ## The handout, end to end, against the running lab
 molecule: deps ## molecule/default: full stack in fresh containers, idempotence, verify
 	$(BIN)/molecule test -s default
 
-test: lint unit infra e2e ## What CI runs after `make up`
+test: lint unit infra e2e molecule ## What CI runs after `make up`
 
-test-all: test molecule ## Also the molecule scenarios
+test-all: test ## Also the one-host and KRaft scenarios (about 20 minutes more)
+	$(BIN)/molecule test -s single
+	$(BIN)/molecule test -s kraft
 
 test-reliability: deps ## Fault tests (broker and job kills), bounded in time
 	$(PYTEST) tests/reliability --hosts=ansible://all --ansible-inventory=$(INVENTORY)
