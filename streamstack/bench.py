@@ -760,18 +760,29 @@ def main(argv: list[str] | None = None) -> int:
                            "samples": args.samples, "settle_seconds": args.settle_seconds})
     scenarios = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     started = time.monotonic()
+    failed: list[str] = []
     try:
         for scenario in scenarios:
-            run_scenario(ctx, scenario)
+            try:
+                run_scenario(ctx, scenario)
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - the next ones still run
+                log(f"{scenario}: FAILED: {exc}")
+                failed.append(scenario)
+                if scenario == "provisioning" or ctx.inventory is None:
+                    break  # no lab to measure
             update_readme(ctx.out)
     finally:
-        if not args.keep:
-            from . import lab
+        from . import lab
 
+        if args.keep or failed:
+            log(f"the {ctx.prefix} lab is kept: `streamstack lab down --purge --prefix "
+                f"{ctx.prefix}` removes it")
+        else:
             log(f"removing the {ctx.prefix} lab (--keep leaves it)")
             lab.down(ctx.lab, purge=True, progress=log)
-    log(f"all done in {time.monotonic() - started:.0f}s")
-    return 0
+    log(f"all done in {time.monotonic() - started:.0f}s"
+        + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
