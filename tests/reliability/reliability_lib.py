@@ -86,7 +86,8 @@ import json, sys
 from kafka import KafkaConsumer, TopicPartition
 bootstrap, topic, prefix, acked_file = sys.argv[1:5]
 acked = set(json.load(open(acked_file)))
-consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False)
+consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False,
+                         max_poll_records=20000, fetch_max_wait_ms=100)
 parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
 consumer.assign(parts)
 consumer.seek_to_beginning(*parts)
@@ -173,7 +174,7 @@ class Load:
         pytest.fail(f"the load producer did not finish in {seconds}s: {log}")
 
     def verify(self) -> dict:
-        done = self.node.run(f"timeout 300 python3 {WORK}/verify.py {self.bootstrap} "
+        done = self.node.run(f"timeout 900 python3 {WORK}/verify.py {self.bootstrap} "
                              f"{self.topic} {self.prefix} {self.out}.acked")
         assert done.rc == 0, done.stderr[-1500:]
         return json.loads(done.stdout.strip().splitlines()[-1])
