@@ -82,20 +82,26 @@ with open(out, "w") as handle:
 
 # Reads the whole topic and compares with the acknowledged ids: lost and duplicated.
 VERIFY = r'''
-import json, sys
+import json, sys, time
 from kafka import KafkaConsumer, TopicPartition
 bootstrap, topic, prefix, acked_file = sys.argv[1:5]
+deadline = time.monotonic() + 600
 acked = set(json.load(open(acked_file)))
-consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False,
-                         max_poll_records=20000, fetch_max_wait_ms=100)
+consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False)
 parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
 consumer.assign(parts)
 consumer.seek_to_beginning(*parts)
 ends = consumer.end_offsets(parts)
+# Positions from the records read: kafka-python 2.2's position() before the first poll
+# was measured to spin forever.
+positions = consumer.beginning_offsets(parts)
 seen, consumed = set(), 0
-while any(consumer.position(tp) < ends[tp] for tp in parts):
-    for records in consumer.poll(timeout_ms=2000).values():
+while any(positions[tp] < ends[tp] for tp in parts):
+    if time.monotonic() > deadline:
+        sys.exit(f"not at the end after 600 s: {positions} of {ends}")
+    for tp, records in consumer.poll(timeout_ms=2000).items():
         for r in records:
+            positions[tp] = r.offset + 1
             if r.value.startswith((prefix + "-").encode()):
                 consumed += 1
                 seen.add(int(r.value.decode().rsplit("-", 1)[1]))
