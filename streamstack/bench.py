@@ -700,9 +700,11 @@ def chart(scenario: str, doc: dict, path: Path) -> None:
 def latest_documents(out: Path) -> list[dict]:
     docs = []
     for scenario in SCENARIOS:
-        files = sorted(out.glob(f"{scenario}-2*.json"))
-        if files:
-            docs.append(json.loads(files[-1].read_text()))
+        # bench/pipeline.py alone writes pipeline-<stamp>.json too, in its own format.
+        found = [json.loads(f.read_text()) for f in sorted(out.glob(f"{scenario}-2*.json"))]
+        found = [doc for doc in found if doc.get("scenario") == scenario and "figures" in doc]
+        if found:
+            docs.append(found[-1])
     return docs
 
 
@@ -770,7 +772,10 @@ def main(argv: list[str] | None = None) -> int:
                 failed.append(scenario)
                 if scenario == "provisioning" or ctx.inventory is None:
                     break  # no lab to measure
-            update_readme(ctx.out)
+            try:
+                update_readme(ctx.out)
+            except (OSError, ValueError, KeyError) as exc:
+                log(f"bench/README.md not updated: {exc!r}")
     finally:
         from . import lab
 

@@ -144,3 +144,10 @@ def test_cli_bench_choices_match_the_scenarios():
 
     choices = bench_cmd.params[0].type.choices
     assert list(choices) == ["all", *bench.SCENARIOS]
+
+
+def test_latest_documents_skip_other_formats(tmp_path):
+    (tmp_path / "pipeline-20260101-000000.json").write_text(json.dumps({"sink": {}}))
+    doc = bench.result_document("pipeline", [], {}, {"load_average_start": [1, 1, 1]}, {}, 1)
+    (tmp_path / "pipeline-20250101-000000.json").write_text(json.dumps(doc))
+    assert [d["scenario"] for d in bench.latest_documents(tmp_path)] == ["pipeline"]
