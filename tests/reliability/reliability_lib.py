@@ -110,6 +110,25 @@ print(json.dumps({"consumed": consumed, "distinct": len(seen),
                   "unacked_but_stored": len(seen - acked)}))
 '''
 
+# Samples the live broker count (cluster metadata) every second until a stop file
+# appears: a rolling change must never have two brokers down at once.
+WATCH = r'''
+import json, os, sys, time
+from kafka.admin import KafkaAdminClient
+bootstrap, stop, out, max_seconds = sys.argv[1:5]
+admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), request_timeout_ms=5000)
+counts, start = [], time.monotonic()
+while not os.path.exists(stop) and time.monotonic() - start < float(max_seconds):
+    try:
+        counts.append(len(admin.describe_cluster()["brokers"]))
+    except Exception:
+        counts.append(-1)
+    time.sleep(1)
+with open(out, "w") as handle:
+    json.dump({"samples": len(counts), "min_brokers": min(c for c in counts if c >= 0),
+               "failed_samples": counts.count(-1)}, handle)
+'''
+
 _figures: dict[str, dict] = {}
 
 

@@ -5,7 +5,9 @@
 3. the sink job killed twice during ingestion, the word count once: exact results;
 4. every container of the lab restarted: topics, messages, HDFS files and checkpoints
    survive and the pipelines carry on;
-5. site.yml again on the loaded cluster: changed=0 and no process restarted.
+5. site.yml again on the loaded cluster: changed=0 and no process restarted;
+6. a Kafka config change through playbooks/upgrade.yml under load, then reverted: every
+   broker restarted onto it, never two down at once, nothing acknowledged lost.
 
     pytest tests/reliability --hosts=ansible://all --ansible-inventory=INVENTORY
 """
@@ -18,6 +20,7 @@ import uuid
 
 import pytest
 from reliability_lib import (
+    WORK,
     Load,
     create_topic,
     e2e,
@@ -264,3 +267,63 @@ def test_5_site_rerun_on_loaded_cluster_changes_and_restarts_nothing(node, boots
     assert summary.changed == 0, summary.changed_tasks
     assert not restarted
     assert check["lost"] == 0
+
+
+# --- 6 ----------------------------------------------------------------------------------
+
+def _broker_starts(node, hosts) -> dict[str, str]:
+    return {f"{name}:{unit}": state["ExecMainStartTimestamp"] for name in hosts
+            for unit, state in unit_states(infra_kafka.other_host(node, name),
+                                           ["kafka@*"]).items()}
+
+
+def _upgrade(node, bootstrap, inventory, extravars: dict, watch_id: str) -> dict:
+    """upgrade.yml with a broker-count watcher running; its figures."""
+    stop, out = f"{WORK}/stop-{watch_id}", f"{WORK}/watch-{watch_id}.json"
+    node.run(f"nohup timeout 1500 python3 {WORK}/watch.py {bootstrap} {stop} {out} 1400 "
+             f"> {out}.log 2>&1 &")
+    started = time.monotonic()
+    summary, run_dir = runner.run_playbook("playbooks/upgrade.yml", inventory,
+                                           extravars=extravars, quiet=True)
+    seconds = round(time.monotonic() - started, 1)
+    node.run(f"touch {stop}")
+    deadline, watched = time.monotonic() + 60, None
+    while time.monotonic() < deadline and watched is None:
+        done = node.run(f"cat {out}")
+        watched = json.loads(done.stdout) if done.rc == 0 and done.stdout.strip() else None
+        time.sleep(1)
+    assert summary.ok, runner.format_summary(summary, run_dir)
+    assert watched, node.run(f"tail -5 {out}.log").stdout
+    return {"seconds": seconds, "changed": summary.changed, **watched}
+
+
+def test_6_config_change_rolls_through_upgrade_playbook(node, bootstrap, inventory):
+    brokers = infra_kafka.brokers_all(node)
+    if len(brokers) < 3:
+        pytest.skip("needs three brokers")
+    hosts = sorted({b["host"] for b in brokers})
+    setting = "log.retention.check.interval.ms=300001"
+    before = _broker_starts(node, hosts)
+    prefix = f"s6{uuid.uuid4().hex[:6]}"
+    load = Load(node, bootstrap, TOPIC, prefix, rate=100, max_seconds=1500)
+    time.sleep(10)
+    change = _upgrade(node, bootstrap, inventory, {"kafka_extra_properties": {
+        "log.retention.check.interval.ms": 300001}}, f"{prefix}a")
+    applied = [infra_kafka.other_host(node, b["host"]).file(
+        f"/etc/kafka/server-{b['id']}.properties").content_string for b in brokers]
+    changed_starts = _broker_starts(node, hosts)
+    revert = _upgrade(node, bootstrap, inventory, {}, f"{prefix}b")
+    reverted = [infra_kafka.other_host(node, b["host"]).file(
+        f"/etc/kafka/server-{b['id']}.properties").content_string for b in brokers]
+    sent = load.stop()
+    check = load.verify()
+    restarted = sorted(unit for unit in before if changed_starts.get(unit) != before[unit])
+    figures("6_upgrade_config_change", brokers=len(brokers), change=change, revert=revert,
+            restarted_by_change=restarted, **sent, **check)
+    assert all(setting in text for text in applied), "the setting is not in every broker"
+    assert not any(setting in text for text in reverted), "the revert left the setting"
+    assert restarted == sorted(before), "not every broker was restarted onto the change"
+    # One broker down at a time: the others stayed registered throughout.
+    assert change["min_brokers"] >= len(brokers) - 1, change
+    assert revert["min_brokers"] >= len(brokers) - 1, revert
+    assert check["lost"] == 0, check
