@@ -190,6 +190,19 @@ def produce(host, bootstrap, prefix, count, rate=0.0, invalid=0, timeout=300) ->
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def background_produce_result(host, run: str, seconds: int) -> dict:
+    """The end offsets printed by a produce.py started in the background for `run`."""
+    deadline = time.monotonic() + seconds
+    out = ""
+    while time.monotonic() < deadline:
+        out = host.run(f"cat {WORK}/produce-{run}.out").stdout.strip()
+        if out.startswith("{") or "Error" in out:
+            break
+        time.sleep(5)
+    assert out.startswith("{"), f"the producer of {run} did not finish: {out[-500:]}"
+    return json.loads(out.splitlines()[-1])
+
+
 def spark_count(host, prefix: str) -> dict:
     done = login(host, "runuser -u spark -- spark-submit --name streamstack-e2e-count "
                        f"{WORK}/count.py {DATA_ROOT}/{SINK_TOPIC} "
@@ -281,13 +294,7 @@ def test_sink_survives_sigkill_exactly_once(node, bootstrap):
     else:
         pytest.fail(f"{SINK_UNIT} was not restarted: {after}")
     # Wait for the producer, then for the restarted sink to catch up.
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        out = node.run(f"cat {WORK}/produce-{run}.out").stdout.strip()
-        if out.startswith("{") or "Error" in out:
-            break
-        time.sleep(5)
-    ends = json.loads(out.splitlines()[-1])
+    ends = background_produce_result(node, run, 300)
     wait_caught_up(node, f"{CHECKPOINT}/{SINK_TOPIC}", ends, 900)
     result = spark_count(node, run)
     assert (result["rows"], result["distinct_offsets"], result["distinct_values"]) == (n, n, n)

@@ -168,14 +168,7 @@ def test_3_jobs_killed_during_ingestion_exact_results(node, bootstrap):
                     f"{e2e.WORDCOUNT_RESULTS} {e2e.q(start)} {e2e.q(json.dumps(expected))} 450")
     counts = json.loads(done.stdout.strip().splitlines()[-1])
     # The producer, then the sink catching up, then Spark counting what HDFS holds.
-    deadline = time.monotonic() + 420
-    out = ""
-    while time.monotonic() < deadline:
-        out = node.run(f"cat {e2e.WORK}/produce-{run}.out").stdout.strip()
-        if out.startswith("{") or "Error" in out:
-            break
-        time.sleep(5)
-    ends = json.loads(out.splitlines()[-1])
+    ends = e2e.background_produce_result(node, run, 420)
     caught_up = time.monotonic()
     e2e.wait_caught_up(node, checkpoint, ends, 900)
     result = e2e.spark_count(node, run)
