@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from reliability_lib import LOAD, VERIFY, WATCH, WORK, e2e, infra_kafka, summary_lines
+from reliability_lib import infra_kafka, install_scripts, summary_lines
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -25,14 +25,7 @@ def node(host):
     clients = host.ansible.get_variables().get("groups", {}).get("spark_client", [])
     if not clients or host.backend.get_hostname() != clients[0]:
         pytest.skip("the fault tests run once, from the first spark_client host")
-    host.run(f"mkdir -p {WORK} {e2e.WORK}")
-    for directory, name, body in ((WORK, "load.py", LOAD), (WORK, "verify.py", VERIFY),
-                                  (WORK, "watch.py", WATCH),
-                                  (e2e.WORK, "produce.py", e2e.PRODUCE),
-                                  (e2e.WORK, "text_produce.py", e2e.TEXT_PRODUCE),
-                                  (e2e.WORK, "results.py", e2e.RESULTS),
-                                  (e2e.WORK, "count.py", e2e.COUNT)):
-        e2e.write(host, f"{directory}/{name}", body)
+    install_scripts(host)
     return host
 
 

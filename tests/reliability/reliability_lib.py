@@ -154,6 +154,19 @@ def summary_lines() -> list[str]:
 
 # --- helpers --------------------------------------------------------------------------
 
+def install_scripts(node) -> None:
+    """The load, verify and watch scripts and the e2e ones; again after a container
+    restart, which empties /tmp."""
+    node.run(f"mkdir -p {WORK} {e2e.WORK}")
+    for directory, name, body in ((WORK, "load.py", LOAD), (WORK, "verify.py", VERIFY),
+                                  (WORK, "watch.py", WATCH),
+                                  (e2e.WORK, "produce.py", e2e.PRODUCE),
+                                  (e2e.WORK, "text_produce.py", e2e.TEXT_PRODUCE),
+                                  (e2e.WORK, "results.py", e2e.RESULTS),
+                                  (e2e.WORK, "count.py", e2e.COUNT)):
+        e2e.write(node, f"{directory}/{name}", body)
+
+
 def create_topic(node, bootstrap: str, topic: str) -> None:
     done = e2e.login(node, f"kafka-topics.sh --bootstrap-server {bootstrap} --create "
                            f"--if-not-exists --topic {topic} --partitions 3 "
@@ -186,6 +199,7 @@ class Load:
         node.run(f"nohup timeout {max_seconds + 300} python3 {WORK}/load.py {bootstrap} "
                  f"{topic} {prefix} {rate} {max_seconds} {self.stop_file} {self.out} "
                  f"> {self.out}.log 2>&1 &")
+        assert node.file(f"{WORK}/load.py").exists, f"{WORK}/load.py is missing on the node"
 
     def stop(self, seconds: int = 300) -> dict:
         self.node.run(f"touch {self.stop_file}")

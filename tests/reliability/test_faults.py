@@ -26,6 +26,7 @@ from reliability_lib import (
     e2e,
     figures,
     infra_kafka,
+    install_scripts,
     unit_states,
     wait_no_under_replicated,
 )
@@ -206,8 +207,16 @@ def test_4_all_containers_restarted_everything_survives(node, bootstrap):
     for name in names:
         lab_mod._wait_for_systemd(name, 180)
     systemd_s = round(time.monotonic() - started, 1)
-    safemode = e2e.login(node, "timeout 300 hdfs dfsadmin -safemode wait", 320)
-    assert safemode.rc == 0, safemode.stderr[-500:]
+    install_scripts(node)  # /tmp is a tmpfs in the container hosts
+    # The NameNode may not answer yet right after the restart: ask until it is out of
+    # safe mode (`-safemode wait` fails at once while nothing listens).
+    deadline, safemode = time.monotonic() + 300, None
+    while time.monotonic() < deadline:
+        safemode = e2e.login(node, "hdfs dfsadmin -safemode get", 60)
+        if "Safe mode is OFF" in safemode.stdout:
+            break
+        time.sleep(5)
+    assert "Safe mode is OFF" in safemode.stdout, (safemode.stdout + safemode.stderr)[-500:]
     isr_s = wait_no_under_replicated(node, bootstrap, 300)
     jobs_s = _wait_jobs_running(node, 600)
     recovery_s = round(time.monotonic() - started, 1)
