@@ -31,8 +31,8 @@ from reliability_lib import (
     wait_no_under_replicated,
 )
 
+from streamstack import jobs, runner
 from streamstack import lab as lab_mod
-from streamstack import runner
 from streamstack.engine import docker
 
 TOPIC = "reliability"
@@ -76,7 +76,8 @@ def _wait_jobs_running(node, seconds: int) -> float:
         units = node.run("systemctl list-units --plain --no-legend 'spark-job-*'").stdout
         names = [line.split()[0].removeprefix("spark-job-").removesuffix(".service")
                  for line in units.splitlines() if line.strip()]
-        if names and all(f"\t{name}\t" in rows for name in names):
+        running = {app["name"] for app in jobs.parse_yarn_list(rows)}
+        if names and set(names) <= running:
             return round(time.monotonic() - started, 1)
         time.sleep(5)
     pytest.fail(f"jobs not RUNNING on YARN within {seconds}s: {rows[-800:]}")
