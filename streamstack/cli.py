@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from . import PROJECT_ROOT, collections, engine, image, lab, layout, runner
+from . import PROJECT_ROOT, bench, collections, engine, image, lab, layout, restart, runner
 from .errors import StreamstackError
 
 console = Console(highlight=False)
@@ -251,13 +251,10 @@ def verify(inventory: str | None, keyword: str | None, prefix: str) -> None:
 
 
 @cli.command(name="bench")
-@click.argument("scenario", default="all",
-                type=click.Choice(["all", "provisioning", "kafka", "pipeline", "footprint"]))
+@click.argument("scenario", default="all", type=click.Choice(["all", *bench.SCENARIOS]))
 @click.option("--keep", is_flag=True, help="Leave the bench- lab running at the end.")
 def bench_cmd(scenario: str, keep: bool) -> None:
     """Benchmarks on a bench- lab; JSON and charts under bench/results (see bench/README.md)."""
-    from . import bench
-
     raise SystemExit(bench.main([scenario, *(["--keep"] if keep else [])]))
 
 
@@ -338,14 +335,12 @@ def demo(inventory: str | None, prefix: str) -> None:
 @cli.command(name="restart")
 @click.option("--rolling", is_flag=True,
               help="One daemon at a time, each waited back in service (required).")
-@click.argument("services", nargs=-1, type=click.Choice(["kafka", "hdfs", "yarn", "jobs"]))
+@click.argument("services", nargs=-1, type=click.Choice(restart.SERVICES))
 @inventory_option
 @prefix_option
 def restart_cmd(rolling: bool, services: tuple[str, ...], inventory: str | None,
                 prefix: str) -> None:
     """Rolling restart of SERVICES (kafka, hdfs, yarn, jobs; default all), no downtime."""
-    from . import restart
-
     if not rolling:
         raise click.UsageError("only rolling restarts are supported: restart --rolling")
     _run(restart.PLAYBOOK, _inventory(inventory, 3, prefix), tags=restart.tags(services))

@@ -47,8 +47,3 @@ def test_cli_runs_the_playbook_with_the_tags(monkeypatch, tmp_path):
 def test_cli_needs_rolling(tmp_path):
     result = CliRunner().invoke(cli.cli, ["restart", "-i", str(tmp_path)])
     assert result.exit_code != 0
-
-
-def test_cli_choices_are_the_services():
-    argument = next(p for p in cli.restart_cmd.params if p.name == "services")
-    assert tuple(argument.type.choices) == restart.SERVICES
