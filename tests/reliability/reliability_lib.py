@@ -37,7 +37,9 @@ def _load(relative: str, name: str):
 
 e2e = _load("tests/e2e/test_pipelines.py", "streamstack_e2e_pipelines")
 infra_kafka = _load("tests/infra/test_kafka.py", "streamstack_infra_kafka")
-WORK = "/tmp/streamstack-reliability"
+# Not /tmp: systemd-tmpfiles empties it when a container host boots (scenario 4), and
+# the acknowledged ids of earlier scenarios must still be there to check.
+WORK = "/var/tmp/streamstack-reliability"
 
 # Steady acks=all load until a stop file appears (or max seconds): which records were
 # acknowledged, the error types, and the longest time without any acknowledgement.
@@ -156,7 +158,7 @@ def summary_lines() -> list[str]:
 
 def install_scripts(node) -> None:
     """The load, verify and watch scripts and the e2e ones; again after a container
-    restart, which empties /tmp."""
+    restart, which empties /tmp (where the e2e scripts live)."""
     node.run(f"mkdir -p {WORK} {e2e.WORK}")
     for directory, name, body in ((WORK, "load.py", LOAD), (WORK, "verify.py", VERIFY),
                                   (WORK, "watch.py", WATCH),

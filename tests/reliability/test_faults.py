@@ -208,7 +208,7 @@ def test_4_all_containers_restarted_everything_survives(node, bootstrap):
     for name in names:
         lab_mod._wait_for_systemd(name, 180)
     systemd_s = round(time.monotonic() - started, 1)
-    install_scripts(node)  # /tmp is a tmpfs in the container hosts
+    install_scripts(node)  # systemd empties /tmp at boot
     # The NameNode may not answer yet right after the restart: ask until it is out of
     # safe mode (`-safemode wait` fails at once while nothing listens).
     deadline, safemode = time.monotonic() + 300, None
