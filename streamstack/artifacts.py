@@ -72,17 +72,50 @@ def default_cache_dir() -> Path:
     return Path(env) if env else project_root() / ".cache" / "artifacts"
 
 
+# Digests already computed, keyed by algorithm and what stat() says of the file,
+# kept in <cache>/digests.json so a re-run on a warm cache (every site.yml run) does
+# not read 1 GB again. None outside fetch(); `fetch --rehash` starts it empty.
+_digest_memo: dict[str, str] | None = None
+_digest_used: dict[str, str] = {}
+DIGEST_MEMO = "digests.json"
+
+
 def file_digest(path: Path, algorithm: str = "sha256") -> str:
     """Hex digest of a file, read in 1 MiB chunks (tarballs are hundreds of MB)."""
+    key = ""
+    if _digest_memo is not None:
+        st = path.stat()
+        # The file itself (device, inode), so a rename (tmp dir -> cache) keeps it.
+        key = f"{algorithm} {st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns}"
+        if key in _digest_memo:
+            _digest_used[key] = _digest_memo[key]
+            return _digest_memo[key]
     h = hashlib.new(algorithm)
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
+    if key:
+        _digest_memo[key] = _digest_used[key] = h.hexdigest()
     return h.hexdigest()
 
 
 def sha256_file(path: Path) -> str:
     return file_digest(path, "sha256")
+
+
+def _load_digest_memo(cache: Path) -> dict[str, str]:
+    try:
+        data = json.loads((cache / DIGEST_MEMO).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _save_digest_memo(cache: Path, memo: dict[str, str]) -> None:
+    """Keeps the entries this run used, so the file does not grow forever."""
+    tmp = cache / (DIGEST_MEMO + ".tmp")
+    tmp.write_text(json.dumps(memo, indent=0, sort_keys=True))
+    tmp.replace(cache / DIGEST_MEMO)
 
 
 def human(n: int) -> str:
@@ -740,8 +773,11 @@ def fetch(cache_dir: Path | None = None, source: str = "maven", offline: bool = 
           progress: Progress = print, *, products: Iterable[str] | None = None,
           resolver: Resolver | None = None, mirror: str | None = None,
           sha512: dict[str, str] | None = None,
-          catalog: dict[str, Product] | None = None) -> dict:
+          catalog: dict[str, Product] | None = None, rehash: bool = False) -> dict:
     """Fetch, verify and pack every product; returns a summary.
+
+    A file hashed by an earlier fetch whose size, mtime and inode are unchanged is not
+    read again; ``rehash`` reads every file (to find a cache corrupted in place).
 
     The summary has ``downloaded`` (input files newly brought into the cache), ``bytes``,
     ``packed`` (tarballs rebuilt), ``manifest`` (path) and ``products`` (one dict each
@@ -758,14 +794,22 @@ def fetch(cache_dir: Path | None = None, source: str = "maven", offline: bool = 
     resolver = resolver or RealResolver(mirror=mirror)
     manifest = load_manifest(cache)
     results = []
-    for name in names:
-        product = catalog[name]
-        res = fetch_product(product, cache, source, offline, resolver, progress, manifest,
-                            sha512)
-        results.append(res)
-        progress(f"{product.name} {product.version}: {res['status']} dist/{res['tarball']} "
-                 f"({human(res['size'])}) sha256={res['sha256'][:16]} inputs={res['inputs']} "
-                 f"downloaded={res['downloaded']} in {res['seconds']}s")
+    global _digest_memo
+    _digest_memo = {} if rehash else _load_digest_memo(cache)
+    _digest_used.clear()
+    try:
+        for name in names:
+            product = catalog[name]
+            res = fetch_product(product, cache, source, offline, resolver, progress,
+                                manifest, sha512)
+            results.append(res)
+            progress(f"{product.name} {product.version}: {res['status']} "
+                     f"dist/{res['tarball']} ({human(res['size'])}) "
+                     f"sha256={res['sha256'][:16]} inputs={res['inputs']} "
+                     f"downloaded={res['downloaded']} in {res['seconds']}s")
+        _save_digest_memo(cache, _digest_used)
+    finally:
+        _digest_memo = None
     summary = {
         "cache": str(cache),
         "manifest": str(cache / "manifest.json"),
@@ -808,6 +852,8 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--product", action="append", default=None, choices=list(PRODUCTS),
                    help="only this product (repeatable); default all")
     f.add_argument("--json", action="store_true", help="print the summary as JSON at the end")
+    f.add_argument("--rehash", action="store_true",
+                   help="read every cached file again, even those hashed before unchanged")
     m = sub.add_parser("manifest", help="print the manifest")
     m.add_argument("--cache", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -817,7 +863,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         summary = fetch(args.cache, source=args.source, offline=args.offline,
                         progress=lambda s: print(s, flush=True), products=args.product,
-                        mirror=args.mirror, sha512=_parse_sha512(args.sha512))
+                        mirror=args.mirror, sha512=_parse_sha512(args.sha512),
+                        rehash=args.rehash)
         if args.json:
             print(json.dumps(summary))
         return 0

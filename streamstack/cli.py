@@ -137,11 +137,14 @@ def artifacts_group() -> None:
 @click.option("--offline", is_flag=True, help="Never touch the network.")
 @click.option("--source", type=click.Choice(["maven", "archive"]), default="maven",
               show_default=True)
-def artifacts_fetch(offline: bool, source: str) -> None:
+@click.option("--rehash", is_flag=True,
+              help="Read every cached file again, even those unchanged since they were hashed.")
+def artifacts_fetch(offline: bool, source: str, rehash: bool) -> None:
     """Resolve, verify and stage Kafka, ZooKeeper, Hadoop and Spark."""
     from . import artifacts
 
-    artifacts.fetch(artifacts.default_cache_dir(), source=source, offline=offline, progress=say)
+    artifacts.fetch(artifacts.default_cache_dir(), source=source, offline=offline,
+                    progress=say, rehash=rehash)
 
 
 @cli.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import tarfile
 from pathlib import Path
 
@@ -106,6 +107,60 @@ def test_corrupted_input_is_fetched_again(tmp_path: Path):
     assert any("checksum mismatch" in line for line in s["lines"])
     # inputs are back to what the tarball was built from: no repack needed
     assert s["products"][0]["sha256"] == first["products"][0]["sha256"]
+
+
+def _count_hashing(monkeypatch) -> list[str]:
+    opened: list[str] = []
+    real_new = hashlib.new
+
+    def counting_new(name, *args, **kwargs):
+        opened.append(name)
+        return real_new(name, *args, **kwargs)
+
+    monkeypatch.setattr(artifacts.hashlib, "new", counting_new)
+    return opened
+
+
+def _dep_jar(cache: Path) -> Path:
+    return cache / "inputs" / "demo-1.0" / "maven" / "maven" / "libs" / \
+        "org/example/dep/2.0/dep-2.0.jar"
+
+
+def test_warm_fetch_hashes_no_file_again(tmp_path: Path, monkeypatch):
+    res = FakeResolver()
+    run_fetch(tmp_path, res)
+    hashed = _count_hashing(monkeypatch)
+    s = run_fetch(tmp_path, res)
+    assert s["products"][0]["status"] == "cached"
+    assert hashed == []
+    # --rehash reads the two inputs and the tarball again
+    s = run_fetch(tmp_path, res, rehash=True)
+    assert s["products"][0]["status"] == "cached" and len(hashed) == 3
+
+
+def test_rewritten_input_of_the_same_size_is_hashed_again(tmp_path: Path):
+    res = FakeResolver()
+    run_fetch(tmp_path, res)
+    jar = _dep_jar(tmp_path)
+    before = jar.stat()
+    jar.write_bytes(b"x" * before.st_size)
+    os.utime(jar, ns=(before.st_atime_ns, before.st_mtime_ns + 1_000_000_000))
+    s = run_fetch(tmp_path, res)
+    assert any("checksum mismatch" in line for line in s["lines"])
+    assert jar.read_bytes() == JARS["org/example/dep/2.0/dep-2.0.jar"]
+
+
+def test_rehash_finds_a_corruption_that_kept_size_and_mtime(tmp_path: Path):
+    res = FakeResolver()
+    run_fetch(tmp_path, res)
+    jar = _dep_jar(tmp_path)
+    before = jar.stat()
+    with jar.open("r+b") as f:  # same inode, same size
+        f.write(b"X")
+    os.utime(jar, ns=(before.st_atime_ns, before.st_mtime_ns))
+    s = run_fetch(tmp_path, res, rehash=True)
+    assert any("checksum mismatch" in line for line in s["lines"])
+    assert jar.read_bytes() == JARS["org/example/dep/2.0/dep-2.0.jar"]
 
 
 def test_missing_input_is_fetched_again(tmp_path: Path):
