@@ -151,3 +151,24 @@ def test_latest_documents_skip_other_formats(tmp_path):
     doc = bench.result_document("pipeline", [], {}, {"load_average_start": [1, 1, 1]}, {}, 1)
     (tmp_path / "pipeline-20250101-000000.json").write_text(json.dumps(doc))
     assert [d["scenario"] for d in bench.latest_documents(tmp_path)] == ["pipeline"]
+
+
+def test_sink_rates_sustained_excludes_the_first_batch():
+    pipeline = bench.load_bench_module("pipeline")
+    lines = [
+        "not json",
+        json.dumps({"event": "batch", "records": 1000, "started": "2026-11-26T00:00:00Z",
+                    "duration_ms": 9000}),
+        json.dumps({"event": "batch", "records": 2000, "started": "2026-11-26T00:00:10Z",
+                    "duration_ms": 1000}),
+        json.dumps({"event": "batch", "records": 2000, "started": "2026-11-26T00:00:11Z",
+                    "duration_ms": 1000}),
+    ]
+    rates = pipeline.sink_rates("\n".join(lines))
+    assert rates["batches"] == 3 and rates["records"] == 5000
+    # 4000 records from 00:00:10 to 00:00:12
+    assert rates["records_per_second_after_first_batch"] == 2000.0
+    assert rates["records_per_second_end_to_end"] == round(5000 / 12, 1)
+    assert rates["batch_seconds"] == [9.0, 1.0, 1.0]
+    one = pipeline.sink_rates(lines[1])
+    assert one["batches"] == 1 and one["records_per_second_after_first_batch"] is None
