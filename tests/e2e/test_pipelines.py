@@ -217,6 +217,42 @@ def unit_state(host, unit: str) -> dict:
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
+def kill_and_wait_restart(host, unit: str, seconds: int = 240) -> float:
+    """SIGKILL the unit's main process; seconds until systemd runs a new one."""
+    before = unit_state(host, unit)
+    assert before["ActiveState"] == "active", before
+    killed = host.run(f"kill -9 {before['MainPID']}")
+    assert killed.rc == 0, killed.stderr
+    started = time.monotonic()
+    after = before
+    while time.monotonic() - started < seconds:
+        after = unit_state(host, unit)
+        if (int(after["NRestarts"]) > int(before["NRestarts"])
+                and after["MainPID"] not in ("0", before["MainPID"])
+                and after["ActiveState"] == "active"):
+            return round(time.monotonic() - started, 1)
+        time.sleep(2)
+    pytest.fail(f"{unit} was not restarted within {seconds}s: {after}")
+
+
+def wait_committed_beyond(host, checkpoint: str, offsets: dict, seconds: int) -> dict:
+    """The query's committed offsets once they passed `offsets` (fails after `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        now = checkpoint_offsets(host, checkpoint)
+        if sum(now.values()) > sum(offsets.values()):
+            return now
+        time.sleep(3)
+    pytest.fail(f"{checkpoint}: nothing new committed in {seconds}s")
+
+
+def partitions_in_sync(host, bootstrap: str) -> bool:
+    """True when no partition is under-replicated."""
+    done = login(host, f"kafka-topics.sh --bootstrap-server {bootstrap} --describe "
+                       "--under-replicated-partitions", 60)
+    return done.rc == 0 and not done.stdout.strip()
+
+
 def count_words(lines):
     counts: dict[str, int] = {}
     for line in lines:
@@ -266,33 +302,13 @@ def test_sink_exactly_n_records_and_deadletter(node, bootstrap):
 def test_sink_survives_sigkill_exactly_once(node, bootstrap):
     run = f"k{uuid.uuid4().hex[:8]}"
     n = 6000
-    before = unit_state(node, SINK_UNIT)
-    assert before["ActiveState"] == "active", before
     # Produce for ~40 s in the background; kill the driver once part of it is committed.
     node.run(f"nohup timeout 300 python3 {WORK}/produce.py {bootstrap} {SINK_TOPIC} {run} {n} "
              f"150 0 > {WORK}/produce-{run}.out 2>&1 &")
     start = checkpoint_offsets(node, f"{CHECKPOINT}/{SINK_TOPIC}")
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        time.sleep(5)
-        now = checkpoint_offsets(node, f"{CHECKPOINT}/{SINK_TOPIC}")
-        if sum(now.values()) > sum(start.values()):
-            break
-    else:
-        pytest.fail("the sink committed nothing of the new records in 240 s")
-    killed = node.run(f"kill -9 {before['MainPID']}")
-    assert killed.rc == 0, killed.stderr
+    wait_committed_beyond(node, f"{CHECKPOINT}/{SINK_TOPIC}", start, 240)
     # systemd restarts it (RestartSec later) with a new driver.
-    deadline = time.monotonic() + 180
-    after = before
-    while time.monotonic() < deadline:
-        after = unit_state(node, SINK_UNIT)
-        if (int(after["NRestarts"]) > int(before["NRestarts"])
-                and after["MainPID"] not in ("0", before["MainPID"])):
-            break
-        time.sleep(3)
-    else:
-        pytest.fail(f"{SINK_UNIT} was not restarted: {after}")
+    kill_and_wait_restart(node, SINK_UNIT, 180)
     # Wait for the producer, then for the restarted sink to catch up.
     ends = background_produce_result(node, run, 300)
     wait_caught_up(node, f"{CHECKPOINT}/{SINK_TOPIC}", ends, 900)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import testinfra
+from test_pipelines import partitions_in_sync
 
 STREAMSTACK = str(Path(sys.executable).parent / "streamstack")
 INTERNAL_OFFSET = 10000
@@ -106,11 +107,6 @@ def test_stopped_broker_is_named(host, inventory, groups):
     assert any(f"brokers not registered in the cluster: {unit} on {victim_name}" in line
                for line in failures), broken.stdout[-2000:]
 
-    def in_sync() -> bool:
-        done = host.run(f"timeout 60 kafka-topics.sh --bootstrap-server {bootstrap} "
-                        "--describe --under-replicated-partitions")
-        return done.rc == 0 and not done.stdout.strip()
-
-    wait_until(f"{unit} back in every ISR", in_sync)
+    wait_until(f"{unit} back in every ISR", lambda: partitions_in_sync(host, bootstrap))
     healed = verify(inventory, KAFKA_CHECKS)
     assert healed.returncode == 0, healed.stdout[-2000:]

@@ -179,15 +179,11 @@ def create_topic(node, bootstrap: str, topic: str) -> None:
 def wait_no_under_replicated(node, bootstrap: str, seconds: int) -> float:
     """Seconds until no partition is under-replicated (fails after `seconds`)."""
     started = time.monotonic()
-    out = None
     while time.monotonic() - started < seconds:
-        out = e2e.login(node, f"kafka-topics.sh --bootstrap-server {bootstrap} --describe "
-                              "--under-replicated-partitions", 60)
-        if out.rc == 0 and not out.stdout.strip():
+        if e2e.partitions_in_sync(node, bootstrap):
             return round(time.monotonic() - started, 1)
         time.sleep(2)
-    pytest.fail(f"partitions still under-replicated after {seconds}s: "
-                f"{out.stdout[-500:] if out else ''}")
+    pytest.fail(f"partitions still under-replicated after {seconds}s")
 
 
 class Load:

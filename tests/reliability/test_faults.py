@@ -42,31 +42,6 @@ WORDCOUNT_UNIT = "spark-job-wordcount"
 _state: dict = {}
 
 
-def _kill_and_wait_restart(node, unit: str, seconds: int = 240) -> float:
-    """SIGKILL the unit's main process; seconds until systemd runs a new one."""
-    before = e2e.unit_state(node, unit)
-    assert before["ActiveState"] == "active", before
-    killed = node.run(f"kill -9 {before['MainPID']}")
-    assert killed.rc == 0, killed.stderr
-    started = time.monotonic()
-    while time.monotonic() - started < seconds:
-        after = e2e.unit_state(node, unit)
-        if after["MainPID"] not in ("0", before["MainPID"]) and after["ActiveState"] == "active":
-            return round(time.monotonic() - started, 1)
-        time.sleep(2)
-    pytest.fail(f"{unit} was not restarted within {seconds}s")
-
-
-def _wait_committed_beyond(node, checkpoint: str, offsets: dict, seconds: int) -> dict:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        now = e2e.checkpoint_offsets(node, checkpoint)
-        if sum(now.values()) > sum(offsets.values()):
-            return now
-        time.sleep(3)
-    pytest.fail(f"{checkpoint}: nothing new committed in {seconds}s")
-
-
 def _wait_jobs_running(node, seconds: int) -> float:
     """Seconds until every job unit is active with a RUNNING YARN application."""
     started = time.monotonic()
@@ -146,8 +121,8 @@ def test_3_jobs_killed_during_ingestion_exact_results(node, bootstrap):
     offsets = e2e.checkpoint_offsets(node, checkpoint)
     restarts = []
     for _ in range(2):
-        offsets = _wait_committed_beyond(node, checkpoint, offsets, 240)
-        restarts.append(_kill_and_wait_restart(node, e2e.SINK_UNIT))
+        offsets = e2e.wait_committed_beyond(node, checkpoint, offsets, 240)
+        restarts.append(e2e.kill_and_wait_restart(node, e2e.SINK_UNIT))
     # The word count: half the lines, kill, the other half; the counts must be exact.
     words = [f"w{run}{i}" for i in range(5)]
     lines = [" ".join(words[: i + 1]) for i in range(5)] * 4
@@ -162,7 +137,7 @@ def test_3_jobs_killed_during_ingestion_exact_results(node, bootstrap):
     done = node.run(f"timeout 400 python3 {e2e.WORK}/results.py {bootstrap} "
                     f"{e2e.WORDCOUNT_RESULTS} {e2e.q(start)} {e2e.q(json.dumps(half))} 360")
     assert json.loads(done.stdout.strip().splitlines()[-1]) == half, done.stdout[-500:]
-    wordcount_restart = _kill_and_wait_restart(node, WORDCOUNT_UNIT)
+    wordcount_restart = e2e.kill_and_wait_restart(node, WORDCOUNT_UNIT)
     second = node.run(f"timeout 120 python3 {e2e.WORK}/text_produce.py {bootstrap} "
                       f"{e2e.WORDCOUNT_INPUT} {e2e.WORDCOUNT_RESULTS} < {e2e.WORK}/b-{run}.json")
     assert second.rc == 0, second.stderr
