@@ -40,7 +40,8 @@ def test_parse_producer_perf_without_summary_keeps_the_tail():
 def test_parse_consumer_perf_csv():
     out = bench.parse_consumer_perf(CONSUMER_OUT)
     assert out == {"records": 100000, "records_per_second": 94786.7299,
-                   "mb_per_second": 92.5651, "fetch_records_per_second": 250000.0}
+                   "mb_per_second": 92.5651, "fetch_records_per_second": 250000.0,
+                   "fetch_mb_per_second": 244.1406}
     assert "raw" in bench.parse_consumer_perf("no csv here")
 
 
@@ -172,3 +173,9 @@ def test_sink_rates_sustained_excludes_the_first_batch():
     assert rates["batch_seconds"] == [9.0, 1.0, 1.0]
     one = pipeline.sink_rates(lines[1])
     assert one["batches"] == 1 and one["records_per_second_after_first_batch"] is None
+
+
+def test_mean_ratio_of_alternated_runs():
+    assert bench.mean_ratio([4.0, 2.0], [3.0, 3.0]) == 1.0
+    assert bench.mean_ratio([4.0], []) is None
+    assert bench.mean_ratio([4.0, None], [3.0, 3.0]) is None
