@@ -382,11 +382,14 @@ def scenario_provisioning(ctx: Context) -> tuple[list[dict], dict]:
     cold = run_playbook(ctx, "site.yml", "cold site.yml")
     settled = settle(ctx)
     warm = run_playbook(ctx, "site.yml", "warm site.yml")
+    # The same no-op run without Mitogen (ansible.cfg's strategy), right after: its gain.
+    warm_linear = run_playbook(ctx, "site.yml", "warm site.yml, linear strategy (no Mitogen)",
+                               env={"ANSIBLE_STRATEGY": "linear"})
     change_var = {"kafka_tuning": False}
     change = run_playbook(ctx, "site.yml", "one-variable change", extravars=change_var)
     ctx.kafka_tuning = False
     details = {"lab_up_seconds": round(lab_seconds, 1), "cold": cold,
-               "settle_before_warm": settled, "warm": warm,
+               "settle_before_warm": settled, "warm": warm, "warm_linear": warm_linear,
                "change": dict(change, extravars=change_var)}
     figures = [
         figure("cold up (containers + site.yml)", round(lab_seconds + cold["seconds"]), "s",
@@ -394,6 +397,10 @@ def scenario_provisioning(ctx: Context) -> tuple[list[dict], dict]:
         figure("warm site.yml re-run", round(warm["seconds"]), "s", "warm_site_seconds",
                note=f"after the jobs ran and the load settled ({settled['seconds']:.0f} s)"),
         figure("warm re-run changed tasks", warm["changed"], "", "warm_changed"),
+        figure("warm re-run without Mitogen (linear strategy)", round(warm_linear["seconds"]),
+               "s", note=f"changed={warm_linear['changed']}"),
+        figure("warm re-run, Mitogen / linear", ratio(warm["seconds"], warm_linear["seconds"]),
+               "x"),
         figure("warm / cold site.yml", ratio(warm["seconds"], cold["seconds"]), "x"),
         figure("one-variable change (kafka_tuning=false) site.yml",
                round(change["seconds"]), "s",
@@ -685,8 +692,10 @@ def chart(scenario: str, doc: dict, path: Path) -> None:
     load = doc["machine"]["load_average_start"][0]
     if scenario == "provisioning":
         fig, ax = plt.subplots(figsize=(9, 4.5))
-        runs = [("cold", details["cold"]), ("warm", details["warm"]),
-                ("change", details["change"])]
+        runs = [("cold", details["cold"]), ("warm", details["warm"])]
+        if "warm_linear" in details:
+            runs.append(("warm, no Mitogen", details["warm_linear"]))
+        runs.append(("change", details["change"]))
         plays = list(details["cold"]["play_seconds"])
         bottom = [0.0] * len(runs)
         cmap = plt.get_cmap("tab20")

@@ -172,8 +172,10 @@ def run_playbook(
     check: bool = False,
     tags: str | None = None,
     quiet: bool = False,
+    env: dict[str, str] | None = None,
 ) -> tuple[Summary, Path]:
-    """Run one playbook of the project; returns its summary and its run directory."""
+    """Run one playbook of the project; returns its summary and its run directory.
+    `env` adds environment variables (e.g. ANSIBLE_STRATEGY) for this run only."""
     import ansible_runner
 
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -207,6 +209,7 @@ def run_playbook(
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT),
                                                      os.environ.get("PYTHONPATH")])),
+        **(env or {}),
     }
     result = ansible_runner.run(
         private_data_dir=str(run_dir),
