@@ -392,12 +392,12 @@ def scenario_provisioning(ctx: Context) -> tuple[list[dict], dict]:
                "settle_before_warm": settled, "warm": warm, "warm_linear": warm_linear,
                "change": dict(change, extravars=change_var)}
     figures = [
-        figure("cold up (containers + site.yml)", round(lab_seconds + cold["seconds"]), "s",
+        figure("cold up (containers + site.yml)", round(lab_seconds + cold["seconds"], 1), "s",
                "cold_site_seconds", note=f"site.yml alone {cold['seconds']:.0f} s"),
-        figure("warm site.yml re-run", round(warm["seconds"]), "s", "warm_site_seconds",
+        figure("warm site.yml re-run", round(warm["seconds"], 1), "s", "warm_site_seconds",
                note=f"after the jobs ran and the load settled ({settled['seconds']:.0f} s)"),
         figure("warm re-run changed tasks", warm["changed"], "", "warm_changed"),
-        figure("warm re-run without Mitogen (linear strategy)", round(warm_linear["seconds"]),
+        figure("warm re-run without Mitogen (linear strategy)", round(warm_linear["seconds"], 1),
                "s", note=f"changed={warm_linear['changed']}"),
         figure("warm re-run, Mitogen / linear", ratio(warm["seconds"], warm_linear["seconds"]),
                "x"),

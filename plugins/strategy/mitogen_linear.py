@@ -1,6 +1,7 @@
 """The linear strategy run over Mitogen: one Python interpreter per host for the whole
 run instead of one `docker exec` (or ssh round trip) and interpreter per task. A no-op
-site.yml run on the 3-host lab took 111 s without it and 37 s with it (bench/README.md).
+site.yml run on the 3-host lab took 102 s without it and 30 s with it, back to back
+(bench/README.md, provisioning).
 
 Set ANSIBLE_STRATEGY=linear to run without Mitogen. Without the mitogen package this
 falls back to the plain linear strategy and says so.
