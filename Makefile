@@ -50,7 +50,7 @@ molecule: deps ## molecule/default: full stack in fresh containers, idempotence,
 
 test: lint unit infra e2e molecule ## What CI runs after `make up`
 
-test-all: test ## Also the one-host and KRaft scenarios (about 20 minutes more)
+test-all: test ## Also the one-host and KRaft scenarios (about 11 minutes more)
 	$(BIN)/molecule test -s single
 	$(BIN)/molecule test -s kraft
 
