@@ -1,6 +1,6 @@
-"""Benchmarks of the lab: provisioning, Kafka, pipeline, footprint.
+"""Benchmarks of the lab: provisioning, Kafka, pipeline, footprint, connection.
 
-    python -m streamstack.bench [all|provisioning|kafka|pipeline|footprint] [--keep]
+    python -m streamstack.bench [all|provisioning|kafka|pipeline|footprint|connection]
     streamstack bench [SCENARIO] [--keep]
 
 Runs on its own lab (prefix ``bench-``, 3 hosts, no published ports). ``all`` and
@@ -37,7 +37,7 @@ from . import PROJECT_ROOT, __version__
 BENCH_DIR = PROJECT_ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 README = BENCH_DIR / "README.md"
-SCENARIOS = ("provisioning", "kafka", "pipeline", "footprint")
+SCENARIOS = ("provisioning", "kafka", "pipeline", "footprint", "connection")
 PREFIX = "bench-"
 HOSTS = 3
 GIB = 1024 ** 3
@@ -53,8 +53,9 @@ GOALS = {
     "tuned_to_defaults_ratio": (">=", 1.0, "tuning helps, not hurts"),
     "lab_total_rss_gib": ("<=", 8.0, "the lab fits in 8 GiB"),
 }
-README_START = "<!-- bench:figures:start -->"
-README_END = "<!-- bench:figures:end -->"
+# The project README shows these scenarios' latest figures, each in its own block.
+PROJECT_README = PROJECT_ROOT / "README.md"
+PROJECT_README_SCENARIOS = ("connection",)
 
 
 # --------------------------------------------------------------------- pure parts
@@ -208,11 +209,13 @@ def figures_markdown(documents: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def replace_block(text: str, block: str) -> str:
-    start, end = text.find(README_START), text.find(README_END)
+def replace_block(text: str, block: str, marker: str = "figures") -> str:
+    """Replace what sits between <!-- bench:MARKER:start --> and its end marker."""
+    start_mark, end_mark = f"<!-- bench:{marker}:start -->", f"<!-- bench:{marker}:end -->"
+    start, end = text.find(start_mark), text.find(end_mark)
     if start < 0 or end < start:
-        return text.rstrip("\n") + f"\n\n{README_START}\n{block}\n{README_END}\n"
-    return text[:start + len(README_START)] + "\n" + block + "\n" + text[end:]
+        return text.rstrip("\n") + f"\n\n{start_mark}\n{block}\n{end_mark}\n"
+    return text[:start + len(start_mark)] + "\n" + block + "\n" + text[end:]
 
 
 # ----------------------------------------------------------------- machine facts
@@ -321,8 +324,9 @@ def run_playbook(ctx: Context, playbook: str, label: str, **kwargs) -> dict:
     return data
 
 
-def fresh_lab(ctx: Context) -> float:
-    """Remove any bench lab with its volumes, then create the containers; seconds."""
+def fresh_lab(ctx: Context, ssh: bool = False) -> float:
+    """Remove any bench lab with its volumes, then create the containers; seconds.
+    With ssh the hosts are reached like lab VMs (SSH as a sudo user)."""
     from . import image, lab
 
     if ctx.lab.containers():
@@ -330,7 +334,8 @@ def fresh_lab(ctx: Context) -> float:
         lab.down(ctx.lab, purge=True, progress=log)
     tag, _ = image.build(progress=log)
     started = time.monotonic()
-    ctx.inventory = lab.up(tag, count=HOSTS, lab=ctx.lab, publish=False, progress=log)
+    ctx.inventory = lab.up(tag, count=HOSTS, lab=ctx.lab, publish=False, ssh=ssh,
+                           progress=log)
     return time.monotonic() - started
 
 
@@ -405,6 +410,36 @@ def scenario_provisioning(ctx: Context) -> tuple[list[dict], dict]:
         figure("one-variable change (kafka_tuning=false) site.yml",
                round(change["seconds"]), "s",
                note=f"changed={change['changed']}; brokers restarted one at a time"),
+    ]
+    return figures, details
+
+
+def scenario_connection(ctx: Context) -> tuple[list[dict], dict]:
+    """The same cold and warm site.yml on fresh hosts reached with `docker exec` as root,
+    then over SSH as the sudo user (the lab VM path), one after the other."""
+    details: dict = {}
+    for connection in ("docker", "ssh"):
+        lab_seconds = fresh_lab(ctx, ssh=connection == "ssh")
+        cold = run_playbook(ctx, "site.yml", f"cold site.yml over {connection}")
+        settled = settle(ctx)
+        warm = run_playbook(ctx, "site.yml", f"warm site.yml over {connection}")
+        details[connection] = {"lab_up_seconds": round(lab_seconds, 1), "cold": cold,
+                               "settle_before_warm": settled, "warm": warm}
+    # The next scenarios measure the lab as make up builds it.
+    fresh_lab(ctx)
+    ctx.inventory = None
+    docker, ssh = details["docker"], details["ssh"]
+    figures = [
+        figure("cold site.yml over docker exec (root)", docker["cold"]["seconds"], "s"),
+        figure("cold site.yml over SSH (sudo user)", ssh["cold"]["seconds"], "s",
+               note=f"changed={ssh['cold']['changed']}"),
+        figure("cold site.yml, SSH / docker exec",
+               ratio(ssh["cold"]["seconds"], docker["cold"]["seconds"]), "x"),
+        figure("warm site.yml over docker exec (root)", docker["warm"]["seconds"], "s"),
+        figure("warm site.yml over SSH (sudo user)", ssh["warm"]["seconds"], "s",
+               note=f"changed={ssh['warm']['changed']}"),
+        figure("warm site.yml, SSH / docker exec",
+               ratio(ssh["warm"]["seconds"], docker["warm"]["seconds"]), "x"),
     ]
     return figures, details
 
@@ -677,7 +712,8 @@ def scenario_footprint(ctx: Context) -> tuple[list[dict], dict]:
 
 
 RUNNERS = {"provisioning": scenario_provisioning, "kafka": scenario_kafka,
-           "pipeline": scenario_pipeline, "footprint": scenario_footprint}
+           "pipeline": scenario_pipeline, "footprint": scenario_footprint,
+           "connection": scenario_connection}
 
 
 # ----------------------------------------------------------------------- charts
@@ -748,6 +784,17 @@ def chart(scenario: str, doc: dict, path: Path) -> None:
         right.axhline(consumer / 2, color="red", linestyle="--", label="goal: half the consumer")
         right.set_ylabel("records/s")
         right.legend(fontsize=7)
+    elif scenario == "connection":
+        fig, ax = plt.subplots(figsize=(9, 4.5))
+        names = ["docker exec (root)", "SSH (sudo user)"]
+        width = 0.38
+        for offset, run in ((-width / 2, "cold"), (width / 2, "warm")):
+            values = [details[c][run]["seconds"] for c in ("docker", "ssh")]
+            bars = ax.bar([i + offset for i in range(2)], values, width, label=f"{run} site.yml")
+            ax.bar_label(bars, fmt="%.0f s", fontsize=8)
+        ax.set_xticks(range(2), names)
+        ax.set_ylabel("seconds")
+        ax.legend(fontsize=8)
     else:
         fig, ax = plt.subplots(figsize=(9, 4.5))
         hosts = details["hosts"]
@@ -788,9 +835,13 @@ def latest_documents(out: Path) -> list[dict]:
 
 
 def update_readme(out: Path) -> None:
-    if not README.exists():
-        return
-    README.write_text(replace_block(README.read_text(), figures_markdown(latest_documents(out))))
+    documents = latest_documents(out)
+    if README.exists():
+        README.write_text(replace_block(README.read_text(), figures_markdown(documents)))
+    for doc in documents:
+        if doc["scenario"] in PROJECT_README_SCENARIOS and PROJECT_README.exists():
+            PROJECT_README.write_text(replace_block(PROJECT_README.read_text(),
+                                                    figures_markdown([doc]), doc["scenario"]))
 
 
 def run_scenario(ctx: Context, scenario: str) -> dict:

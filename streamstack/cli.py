@@ -88,6 +88,10 @@ def lab_group() -> None:
 
 prefix_option = click.option("--prefix", default="", hidden=True,
                              help="Name prefix for a second lab beside the default one.")
+ssh_option = click.option(
+    "--ssh", is_flag=True,
+    help=f"Reach the hosts like lab VMs: SSH on 127.0.0.1 as the sudo user {lab.SSH_USER}, "
+         "key only, host keys checked (the lab's key and known_hosts are under .cache/labs/).")
 
 
 @lab_group.command(name="up")
@@ -95,12 +99,14 @@ prefix_option = click.option("--prefix", default="", hidden=True,
               default=3, show_default=True, help="Number of container hosts.")
 @click.option("--publish/--no-publish", default=True, show_default=True,
               help="Publish Kafka and web UI ports on 127.0.0.1.")
+@ssh_option
 @prefix_option
-def lab_up(count: int, publish: bool, prefix: str) -> None:
+def lab_up(count: int, publish: bool, ssh: bool, prefix: str) -> None:
     """Create and start the container hosts (systemd inside)."""
     engine.ensure_engine(fix=False)
     tag, _ = image.build(progress=say)
-    inventory = lab.up(tag, count=count, lab=_lab(prefix), publish=publish, progress=say)
+    inventory = lab.up(tag, count=count, lab=_lab(prefix), publish=publish, ssh=ssh,
+                       progress=say)
     say(f"inventory: {inventory}")
 
 
@@ -152,8 +158,9 @@ def artifacts_fetch(offline: bool, source: str, rehash: bool) -> None:
               default=3, show_default=True, help="Number of container hosts.")
 @click.option("--inventory", "-i", help="Lab VMs inventory: skip the local containers.")
 @click.option("--check", is_flag=True, help="Dry run: --check --diff, nothing changes.")
+@ssh_option
 @prefix_option
-def up(count: int, inventory: str | None, check: bool, prefix: str) -> None:
+def up(count: int, inventory: str | None, check: bool, ssh: bool, prefix: str) -> None:
     """Everything: engine, image, lab, artifacts, site.yml (ZK, Kafka, HDFS, YARN, Spark, jobs)."""
     started = time.monotonic()
     if collections.install(progress=say):
@@ -161,16 +168,16 @@ def up(count: int, inventory: str | None, check: bool, prefix: str) -> None:
     if inventory is None:
         say(engine.ensure_engine(fix=True, progress=say))
         tag, _ = image.build(progress=say)
-        inventory_path = lab.up(tag, count=count, lab=_lab(prefix), progress=say)
+        inventory_path = lab.up(tag, count=count, lab=_lab(prefix), ssh=ssh, progress=say)
     else:
         inventory_path = _inventory(inventory, count, prefix)
     _run("site.yml", inventory_path, check=check)
     say(f"up in {time.monotonic() - started:.0f}s")
     if inventory is None and not prefix:
-        _print_endpoints()
+        _print_endpoints(ssh)
 
 
-def _print_endpoints() -> None:
+def _print_endpoints(ssh: bool = False) -> None:
     table = Table("what", "where")
     table.add_row("Kafka (from this machine)", "localhost:9092, localhost:9093, localhost:9094")
     table.add_row("HDFS NameNode UI", "http://127.0.0.1:9870")
@@ -178,6 +185,9 @@ def _print_endpoints() -> None:
     table.add_row("MapReduce JobHistory UI", "http://127.0.0.1:19888")
     table.add_row("Spark driver UIs (jobs)", "http://127.0.0.1:4040, :4041")
     table.add_row("a shell on the master", "docker exec -it hadoop-master bash")
+    if ssh:
+        the_lab = _lab("")
+        table.add_row("the same over SSH", lab.ssh_command(the_lab, "hadoop-master"))
     console.print(table)
 
 

@@ -18,6 +18,7 @@ BASE_REPO = "streamstack/bookworm-base"
 SUITE = "bookworm"
 # jdk-headless rather than jre: the handout compiles SimpleProducer with javac, and jps
 # ships with the JDK. socat forwards the other hosts' Kafka ports on localhost.
+# openssh-server: a lab can be reached over SSH like VMs (`lab up --ssh`).
 PACKAGES = [
     "python3",
     "python3-apt",
@@ -29,6 +30,7 @@ PACKAGES = [
     "systemd-sysv",
     "socat",
     "ca-certificates",
+    "openssh-server",
 ]
 DOCKERFILE = PROJECT_ROOT / "templates" / "node.Dockerfile"
 

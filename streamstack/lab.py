@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from . import PROJECT_ROOT, layout
 from .engine import docker
 from .errors import StreamstackError
+from .proc import run
 
 LABEL = "io.streamstack.lab"
+# Set on the containers of a lab reached over SSH (`lab up --ssh`); its value is the user.
+SSH_LABEL = "io.streamstack.ssh"
+# The sudo user of a lab VM, as in inventories/lab.
+SSH_USER = "debian"
 # Data directories kept in named volumes, so `down` + `up` keeps topics and HDFS files.
 DATA_DIRS = ["/var/lib/zookeeper", "/var/lib/kafka", "/var/lib/hadoop"]
 # The flags measured to run systemd as PID 1 here (--privileged fails).
@@ -49,6 +57,19 @@ class Lab:
     def inventory_dir(self) -> Path:
         return PROJECT_ROOT / "inventories" / "local"
 
+    @property
+    def state_dir(self) -> Path:
+        """The lab's controller-side files: SSH key pair and known_hosts (never committed)."""
+        return PROJECT_ROOT / ".cache" / "labs" / self.name
+
+    @property
+    def ssh_key(self) -> Path:
+        return self.state_dir / "id_ed25519"
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.state_dir / "known_hosts"
+
     def containers(self) -> list[dict]:
         out = docker(
             "ps", "-a", "--filter", f"label={LABEL}={self.name}", "--format", "{{json .}}"
@@ -71,34 +92,149 @@ def _wait_for_systemd(container: str, seconds: int = 90) -> str:
     )
 
 
+def _ssh_containers(lab: Lab) -> dict[str, str]:
+    """Container name -> SSH user, for the lab's containers made with `--ssh`."""
+    return {c["Names"]: user for c in lab.containers()
+            if (user := _labels(c).get(SSH_LABEL))}
+
+
+def _labels(container: dict) -> dict[str, str]:
+    pairs = (item.partition("=") for item in container.get("Labels", "").split(",") if item)
+    return {key: value for key, _, value in pairs}
+
+
+def ensure_ssh_key(lab: Lab, progress=print) -> Path:
+    """The lab's key pair, made once on the controller (0600, under .cache/, not committed)."""
+    if not lab.ssh_key.exists():
+        lab.state_dir.mkdir(parents=True, exist_ok=True)
+        lab.state_dir.chmod(0o700)
+        progress(f"generating the lab's SSH key {lab.ssh_key}")
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"streamstack {lab.name}",
+             "-f", str(lab.ssh_key)], hint="ssh-keygen comes with openssh-client")
+    return lab.ssh_key
+
+
+# What a cloud image's first boot does for a VM: the sudo user with the controller's key.
+# Idempotent: run at every `lab up --ssh`.
+SSH_USER_SCRIPT = """set -eu
+user="$1"; key="$2"
+id -u "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$user"
+install -d -m 0700 -o "$user" -g "$user" "/home/$user/.ssh"
+printf '%s\\n' "$key" > "/home/$user/.ssh/authorized_keys"
+chown "$user:$user" "/home/$user/.ssh/authorized_keys"
+chmod 0600 "/home/$user/.ssh/authorized_keys"
+printf '%s ALL=(ALL) NOPASSWD:ALL\\n' "$user" > "/etc/sudoers.d/90-$user"
+chmod 0440 "/etc/sudoers.d/90-$user"
+"""
+
+
+def _prepare_ssh_host(container: str, user: str, public_key: str, seconds: int = 60) -> None:
+    """Create the sudo user and wait until sshd runs with its host key."""
+    docker("exec", container, "sh", "-c", SSH_USER_SCRIPT, "sh", user, public_key)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        active = docker("exec", container, "systemctl", "is-active", "ssh", check=False)
+        if active.stdout.decode().strip() == "active":
+            key = docker("exec", container, "cat", "/etc/ssh/ssh_host_ed25519_key.pub",
+                         check=False)
+            if key.returncode == 0:
+                return
+        time.sleep(1)
+    raise StreamstackError(f"{container}: sshd did not start in {seconds}s",
+                           hint=f"docker exec {container} journalctl -u ssh -n 30")
+
+
+def _ssh_port(container: str) -> int:
+    done = docker("port", container, "22/tcp", check=False)
+    for line in done.stdout.decode().splitlines():
+        address, _, port = line.rpartition(":")
+        if address == "127.0.0.1" and port.isdigit():
+            return int(port)
+    raise StreamstackError(f"{container}: SSH is not published on 127.0.0.1",
+                           hint="start the lab: `streamstack lab up --ssh`")
+
+
+def ssh_command(lab: Lab, host: str) -> str:
+    """The shell command that logs in to a host of an SSH lab as its sudo user."""
+    return (f"ssh -i {lab.ssh_key} -o UserKnownHostsFile={lab.known_hosts} "
+            f"-p {_ssh_port(lab.container(host))} {SSH_USER}@127.0.0.1")
+
+
+def ssh_group_vars(lab: Lab, user: str) -> dict:
+    """Connection variables of an SSH lab: the shape of inventories/lab (sudo user, no root)."""
+    ssh_args = (f"-o UserKnownHostsFile={lab.known_hosts} -o StrictHostKeyChecking=yes "
+                "-o IdentitiesOnly=yes")
+    return {"ansible_connection": "ssh", "ansible_user": user, "ansible_become": True,
+            "ansible_ssh_host_key_checking": True,
+            "ansible_ssh_private_key_file": str(lab.ssh_key),
+            "ansible_ssh_common_args": ssh_args}
+
+
 def write_inventory(lab: Lab, count: int) -> Path:
-    """The committed inventory serves the default 3-host lab; others get a generated one."""
-    if count == 3 and not lab.prefix:
+    """The committed inventory serves the default 3-host lab reached with `docker exec`;
+    others get a generated one. A lab made with `--ssh` is written as SSH hosts on
+    127.0.0.1 (one published port each), their host keys in the lab's known_hosts."""
+    ssh_users = _ssh_containers(lab)
+    if count == 3 and not lab.prefix and not ssh_users:
         return lab.inventory_dir
     target = PROJECT_ROOT / ".cache" / f"inventory-{lab.name}-{count}"
     target.mkdir(parents=True, exist_ok=True)
     data = layout.inventory(count)
-    if lab.prefix:
-        for host, host_vars in data["all"]["hosts"].items():
-            merged = dict(host_vars or {})
-            merged["ansible_host"] = lab.container(host)
-            data["all"]["hosts"][host] = merged
+    known_hosts = []
+    for host, host_vars in data["all"]["hosts"].items():
+        merged = dict(host_vars or {})
+        container = lab.container(host)
+        if container in ssh_users:
+            port = _ssh_port(container)
+            merged.update(ansible_host="127.0.0.1", ansible_port=port)
+            key = docker("exec", container, "cat", "/etc/ssh/ssh_host_ed25519_key.pub")
+            key_type, key_data = key.stdout.decode().split()[:2]
+            known_hosts.append(f"[127.0.0.1]:{port} {key_type} {key_data}")
+        elif lab.prefix:
+            merged["ansible_host"] = container
+        data["all"]["hosts"][host] = merged or None
     (target / "hosts.yml").write_text(layout.yaml_text(data))
-    group_vars = target / "group_vars"
-    if not group_vars.exists():
-        group_vars.symlink_to(lab.inventory_dir / "group_vars")
+    group_vars = target / "group_vars" / "all"
+    if (target / "group_vars").is_symlink():  # the layout before SSH labs
+        (target / "group_vars").unlink()
+    group_vars.mkdir(parents=True, exist_ok=True)
+    local = group_vars / "00-local.yml"
+    if not local.is_symlink():
+        local.symlink_to(lab.inventory_dir / "group_vars" / "all.yml")
+    ssh_vars = group_vars / "10-ssh.yml"
+    if ssh_users:
+        lab.known_hosts.write_text("\n".join(known_hosts) + "\n")
+        user = next(iter(ssh_users.values()))
+        ssh_vars.write_text("# Generated by `streamstack lab up --ssh`: reached like lab VMs.\n"
+                            + yaml.safe_dump(ssh_group_vars(lab, user), sort_keys=False,
+                                             default_flow_style=False, width=1000))
+    else:
+        ssh_vars.unlink(missing_ok=True)
     return target
 
 
 def up(image: str, count: int = 3, lab: Lab | None = None, publish: bool = True,
-       progress=print) -> Path:
-    """Create what is missing, start what is stopped. Returns the inventory to use."""
+       ssh: bool = False, progress=print) -> Path:
+    """Create what is missing, start what is stopped. Returns the inventory to use.
+
+    With ssh, each host also runs sshd with the sudo user SSH_USER (the lab's key only),
+    published on an ephemeral port of 127.0.0.1; the inventory then reaches it over SSH."""
     lab = lab or Lab()
     hosts = layout.lab_hosts(count)
+    existing = {c["Names"]: c for c in lab.containers()}
+    mismatched = sorted(name for name, c in existing.items()
+                        if bool(_labels(c).get(SSH_LABEL)) != ssh)
+    if mismatched:
+        made = "without" if ssh else "with"
+        prefix = f" --prefix {lab.prefix}" if lab.prefix else ""
+        raise StreamstackError(f"{', '.join(mismatched)} were created {made} --ssh",
+                               hint=f"remove the lab first: streamstack lab down{prefix}")
+    public_key = ""
+    if ssh:
+        public_key = ensure_ssh_key(lab, progress).with_suffix(".pub").read_text().strip()
     if docker("network", "inspect", lab.network, check=False).returncode != 0:
         progress(f"creating network {lab.network}")
         docker("network", "create", "--label", f"{LABEL}={lab.name}", lab.network)
-    existing = {c["Names"]: c for c in lab.containers()}
     for host in hosts:
         name = lab.container(host.name)
         if name in existing:
@@ -110,6 +246,9 @@ def up(image: str, count: int = 3, lab: Lab | None = None, publish: bool = True,
         args = ["run", "-d", "--name", name, "--hostname", host.name,
                 "--network", lab.network, "--network-alias", host.name,
                 "--label", f"{LABEL}={lab.name}", *SYSTEMD_FLAGS]
+        if ssh:
+            # An ephemeral port: labs side by side never collide; the inventory follows it.
+            args += ["--label", f"{SSH_LABEL}={SSH_USER}", "-p", "127.0.0.1::22"]
         for data_dir in DATA_DIRS:
             args += ["-v", f"{lab.volume(host.name, data_dir)}:{data_dir}"]
         if publish:
@@ -122,6 +261,10 @@ def up(image: str, count: int = 3, lab: Lab | None = None, publish: bool = True,
     for host in hosts:
         state = _wait_for_systemd(lab.container(host.name))
         progress(f"{lab.container(host.name)}: systemd {state}")
+        if ssh:
+            _prepare_ssh_host(lab.container(host.name), SSH_USER, public_key)
+            progress(f"{lab.container(host.name)}: sshd on 127.0.0.1:"
+                     f"{_ssh_port(lab.container(host.name))}, user {SSH_USER} (sudo, key only)")
     return write_inventory(lab, count)
 
 
@@ -140,6 +283,9 @@ def down(lab: Lab | None = None, purge: bool = False, progress=print) -> None:
         for volume in volumes:
             progress(f"removing volume {volume}")
             docker("volume", "rm", volume)
+        if lab.state_dir.exists():
+            progress(f"removing the lab's SSH key and known_hosts ({lab.state_dir})")
+            shutil.rmtree(lab.state_dir)
     elif volumes:
         progress(f"kept {len(volumes)} data volumes (topics, HDFS); `down --purge` removes them")
 

@@ -19,7 +19,12 @@ The structure::
                 "listening": [{"port": 9092, "address": "0.0.0.0", "process": "java",
                                "user": "kafka"}],
                 "resolves": {"hadoop-worker1": "172.18.0.3", "other": None},
-            }},
+            },
+            "reach": {              # absent: not tried (unit tests); else the first contact
+                "answered": False, "address": "debian@192.0.2.10:22 (ssh)",
+                "stage": "connect",  # or "become" (sudo failed), "python" (no module ran)
+                "message": "ssh: connect to host 192.0.2.10 port 22: Connection refused"},
+            },
         ...}}
 
 Every problem is an :class:`Issue`; its text is
@@ -322,6 +327,39 @@ RULES: list[Rule] = []
 def rule(function: Rule) -> Rule:
     RULES.append(function)
     return function
+
+
+# --- reaching the hosts ----------------------------------------------------------------
+
+
+@rule
+def hosts_answer(inv: Inventory) -> Iterable[Issue]:
+    """A host that was tried and did not answer (or would not let us become root)."""
+    for host in inv.names:
+        reach = inv.hosts[host].get("reach")
+        if not reach or reach.get("answered"):
+            continue
+        message = " ".join(str(reach.get("message") or "no answer").split())[:300]
+        if reach.get("stage") == "become":
+            yield Issue(host, "ansible_become", reach.get("address"),
+                        f"connected, but could not become root: {message}",
+                        "give ansible_user passwordless sudo on the host, or pass "
+                        "--ask-become-pass (-K)")
+        elif reach.get("stage") == "python":
+            yield Issue(host, "ansible_python_interpreter", reach.get("address"),
+                        f"connected, but Ansible's module did not run: {message}",
+                        "install python3 on the host, or set ansible_python_interpreter")
+        elif str(reach.get("address", "")).endswith("(ssh)"):
+            yield Issue(host, "ansible_host", reach.get("address"),
+                        f"unreachable: {message}",
+                        "check ansible_host/ansible_port/ansible_user in the inventory, that "
+                        "the host is up and runs sshd, that this controller's key is in the "
+                        "user's authorized_keys and the host key is in known_hosts")
+        else:
+            yield Issue(host, "ansible_connection", reach.get("address"),
+                        f"unreachable: {message}",
+                        "check that the host answers over this connection (for the container "
+                        "lab: `streamstack lab status`) and that become works there")
 
 
 # --- settings --------------------------------------------------------------------------

@@ -18,5 +18,14 @@ RUN systemctl mask getty.target console-getty.service systemd-firstboot.service 
     && systemctl set-default multi-user.target \
     && rm -f /etc/machine-id && touch /etc/machine-id \
     && mkdir -p /var/lib/apt/lists/partial
+# sshd like a VM's: keys only, no root login. Host keys are made at each host's first
+# boot, not baked into the image (every host would share them); `lab up --ssh` then
+# records each host's key in the lab's known_hosts.
+RUN rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub \
+    && mkdir -p /etc/systemd/system/ssh.service.d \
+    && printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' \
+       > /etc/systemd/system/ssh.service.d/host-keys.conf \
+    && printf 'PermitRootLogin no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n' \
+       > /etc/ssh/sshd_config.d/streamstack.conf
 STOPSIGNAL SIGRTMIN+3
 CMD ["/lib/systemd/systemd"]

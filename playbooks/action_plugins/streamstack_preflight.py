@@ -36,24 +36,22 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         hostvars = task_vars["hostvars"]
         all_hosts = list(task_vars.get("ansible_play_hosts_all") or [])
-        alive = set(task_vars.get("ansible_play_hosts") or all_hosts)
         defaults = self._role_defaults()
 
         data = {"hosts": {}}
+        alive = set()
         for host in all_hosts:
             raw = hostvars.raw_get(host)
+            reach = _reach(raw)
+            if reach["answered"]:
+                alive.add(host)
             data["hosts"][host] = {
                 "groups": [g for g in raw.get("group_names", [])],
                 "vars": self._variables(raw, defaults),
-                "facts": self._facts(raw) if host in alive else {},
+                "facts": self._facts(raw) if reach["answered"] else {},
+                "reach": reach,
             }
         issues = preflight.check(data)
-        issues += [
-            preflight.Issue(host, "ansible_host", hostvars.raw_get(host).get("ansible_host", host),
-                            "facts could not be gathered (unreachable, or a task above failed)",
-                            "make the host reachable and run preflight again")
-            for host in all_hosts if host not in alive
-        ]
         for host in all_hosts:
             if host not in alive:
                 continue
@@ -154,6 +152,31 @@ class ActionModule(ActionBase):
             with contextlib.suppress(ValueError):
                 out["resolves"] = json.loads(resolution.get("stdout") or "{}")
         return out
+
+
+def _reach(raw: dict) -> dict:
+    """What the first contact (the ping of playbooks/preflight.yml) found for a host."""
+    connection = str(raw.get("ansible_connection") or "ssh")
+    address = str(raw.get("ansible_host") or raw.get("inventory_hostname"))
+    if connection in ("ssh", "paramiko", "smart"):
+        address = f"{raw.get('ansible_user') or '(your user)'}@{address}:" \
+                  f"{raw.get('ansible_port') or 22}"
+    address += f" ({connection})"
+    result = raw.get("preflight_reach")
+    if result is None:  # not tried: the first play did not run for this host
+        return {"answered": False, "address": address, "stage": "connect",
+                "message": "the host was not tried (its first task did not run)"}
+    if result.get("ping") == "pong":
+        return {"answered": True, "address": address}
+    message = str(result.get("msg") or result.get("module_stderr") or "no answer")
+    lowered = message.lower()
+    if any(word in lowered for word in ("sudo", "su:", "privilege escalation", "become")):
+        stage = "become"
+    elif result.get("unreachable"):
+        stage = "connect"
+    else:
+        stage = "python"
+    return {"answered": False, "address": address, "stage": stage, "message": message}
 
 
 def _plain(value):

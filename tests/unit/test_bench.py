@@ -133,11 +133,16 @@ def test_readme_block_is_replaced_in_place():
                                 {}, {"load_average_start": [4.2, 0, 0]}, {}, 1)
     table = bench.figures_markdown([doc])
     assert "| footprint | total | 5.1 GiB | <= 8.0 GiB | yes |" in table
-    text = f"intro\n{bench.README_START}\nold\n{bench.README_END}\nafter\n"
+    start, end = "<!-- bench:figures:start -->", "<!-- bench:figures:end -->"
+    text = f"intro\n{start}\nold\n{end}\nafter\n"
     out = bench.replace_block(text, table)
     assert "old" not in out and out.startswith("intro\n") and out.endswith("after\n")
     assert bench.replace_block(out, table) == out
-    assert bench.README_START in bench.replace_block("no markers\n", table)
+    assert start in bench.replace_block("no markers\n", table)
+    # Another marker leaves this block alone.
+    other = bench.replace_block(out + "<!-- bench:connection:start -->\nx\n"
+                                "<!-- bench:connection:end -->\n", "new", "connection")
+    assert table in other and "\nnew\n" in other and "\nx\n" not in other
 
 
 def test_cli_bench_choices_match_the_scenarios():

@@ -578,3 +578,30 @@ def test_parse_ss():
 def test_users_by_uid():
     assert preflight.users_by_uid({"kafka": ["x", "998", "998", "", "/", "/bin/false"],
                                    "bad": []}) == {998: "kafka"}
+
+
+@pytest.mark.parametrize(("stage", "variable", "words"), [
+    ("connect", "ansible_host", "unreachable: ssh: connect to host"),
+    ("become", "ansible_become", "could not become root: sudo: a password is required"),
+    ("python", "ansible_python_interpreter", "module did not run: /bin/sh: python3: not found"),
+])
+def test_a_host_that_does_not_answer_is_an_error_beside_the_others(stage, variable, words):
+    data = healthy()
+    message = {"connect": "ssh: connect to host 192.0.2.11 port 22: Connection refused",
+               "become": "sudo: a password is required",
+               "python": "/bin/sh: python3: not found"}[stage]
+    data["hosts"][W1]["reach"] = {"answered": False, "address": "debian@192.0.2.11:22 (ssh)",
+                                  "stage": stage, "message": message}
+    data["hosts"][W1]["facts"] = {}
+    hv(data, W2)["kafka_brokers"] = [{"id": 0, "port": 9094}]  # an inventory mistake too
+    found = messages(data)
+    assert any(m.startswith(f"{W1}: {variable}=debian@192.0.2.11:22 (ssh): ")
+               and words in m for m in found), found
+    assert any("broker id used 2 times" in m for m in found), found
+
+
+def test_a_host_that_answered_is_no_error():
+    data = healthy()
+    for host in data["hosts"].values():
+        host["reach"] = {"answered": True, "address": "x"}
+    assert messages(data) == []
