@@ -19,6 +19,11 @@ The structure::
                 "listening": [{"port": 9092, "address": "0.0.0.0", "process": "java",
                                "user": "kafka"}],
                 "resolves": {"hadoop-worker1": "172.18.0.3", "other": None},
+                "identities": {     # what the data directories say this host already is
+                    "myid": "1",    # <zookeeper_data_dir>/myid, None if absent
+                    "kafka": [{"dir": "/var/lib/kafka/broker-0", "node_id": "0",
+                               "cluster_id": "Ab3..."}],       # each meta.properties
+                    "cluster_id_file": None},  # <kafka_data_dir>/cluster.id (KRaft)
             },
             "reach": {              # absent: not tried (unit tests); else the first contact
                 "answered": False, "address": "debian@192.0.2.10:22 (ssh)",
@@ -119,6 +124,9 @@ VARIABLE_DEFAULTS: dict[str, object] = {
     "zookeeper_data_dir": "/var/lib/zookeeper",
     "zookeeper_peer_port": 2888,
     "zookeeper_election_port": 3888,
+    "zookeeper_id": None,
+    "kafka_kraft_controller_id": None,
+    "kafka_kraft_controller_id_base": 3000,
     "hadoop_name_dir": "/var/lib/hadoop/name",
     "hadoop_namesecondary_dir": "/var/lib/hadoop/namesecondary",
     "hadoop_datanode_dir": "/var/lib/hadoop/data",
@@ -465,6 +473,78 @@ def zookeeper_ensemble(inv: Inventory) -> Iterable[Issue]:
                     f"an even ensemble ({len(hosts)}) tolerates no more failures than "
                     f"{len(hosts) - 1} hosts and can split evenly",
                     f"use an odd number of hosts ({len(hosts) - 1} or {len(hosts) + 1})")
+
+
+@rule
+def zookeeper_ids(inv: Inventory) -> Iterable[Issue]:
+    """Ensemble ids are unique, and a host keeps the id its data directory already has:
+    reordering the zookeeper group must not renumber servers."""
+    if inv.kafka_mode() == "kraft":
+        return
+    hosts = inv.group("zookeeper")
+    ids = {host: str(inv.var(host, "zookeeper_id") or hosts.index(host) + 1) for host in hosts}
+    for shown, holders in _holders(ids).items():
+        if len(holders) > 1:
+            yield Issue(", ".join(holders), "zookeeper_id", shown,
+                        "the same ZooKeeper server id on several hosts",
+                        "give each zookeeper host its own zookeeper_id (1-255)")
+    for host in hosts:
+        kept = (inv.fact(host, "identities") or {}).get("myid")
+        if kept and kept != ids[host]:
+            data_dir = inv.var(host, "zookeeper_data_dir")
+            yield Issue(host, "zookeeper_id", ids[host],
+                        f"this host is already ZooKeeper server {kept} ({data_dir}/myid); the "
+                        "inventory would renumber it (hosts reordered in the zookeeper group?)",
+                        f"set zookeeper_id: {kept} on {host} in the inventory")
+
+
+@rule
+def kafka_identities(inv: Inventory) -> Iterable[Issue]:
+    """Kafka data on a host belongs to a node the inventory still gives that host, and all
+    of it to one cluster: otherwise a run would start a second cluster beside the first."""
+    controllers = inv.controller_hosts() if inv.kraft() else []
+    clusters: dict[str, list[str]] = {}
+    for host in inv.names:
+        found = inv.fact(host, "identities") or {}
+        wanted = {str(b["id"]) for b in inv.valid_brokers(host)} \
+            if host in inv.group("kafka") else set()
+        if host in controllers:
+            wanted.add(str(_controller_id(inv, host, controllers)))
+        for node in found.get("kafka") or []:
+            if node.get("cluster_id"):
+                clusters.setdefault(str(node["cluster_id"]), []).append(host)
+            if node.get("node_id") is not None and str(node["node_id"]) not in wanted:
+                yield Issue(host, "kafka_brokers", sorted(wanted, key=str),
+                            f"{node.get('dir')} holds the data of Kafka node {node['node_id']}, "
+                            "which the inventory no longer gives this host (ids renumbered, or "
+                            "hosts reordered in the controller group?)",
+                            f"give {host} node id {node['node_id']} again, or move that data "
+                            "away yourself if the node is really gone")
+        if found.get("cluster_id_file"):
+            clusters.setdefault(str(found["cluster_id_file"]), []).append(host)
+    if len(clusters) > 1:
+        hosts = sorted({h for holders in clusters.values() for h in holders})
+        yield Issue(", ".join(hosts), "cluster.id",
+                    {cluster: sorted(set(holders)) for cluster, holders in clusters.items()},
+                    "the Kafka data on these hosts belongs to different clusters",
+                    "keep one cluster's data directories (kafka_data_dir) and move the others "
+                    "away before running site.yml")
+
+
+def _controller_id(inv: Inventory, host: str, controllers: list[str]) -> int:
+    """A dedicated KRaft controller's node id, as roles/kafka gives it."""
+    explicit = _as_int(inv.var(host, "kafka_kraft_controller_id"))
+    if _is_int(explicit):
+        return explicit
+    return _int_or(_as_int(inv.var(host, "kafka_kraft_controller_id_base")), 3000) \
+        + controllers.index(host)
+
+
+def _holders(values: dict[str, str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for host, value in values.items():
+        out.setdefault(value, []).append(host)
+    return out
 
 
 @rule

@@ -57,7 +57,8 @@ class ActionModule(ActionBase):
                 continue
             raw = hostvars.raw_get(host)
             for register, what in (("preflight_listening", "listening ports (ss -ltnpe)"),
-                                   ("preflight_resolution", "host name resolution")):
+                                   ("preflight_resolution", "host name resolution"),
+                                   ("preflight_identities", "ZooKeeper and Kafka ids kept")):
                 found = raw.get(register) or {}
                 if found.get("rc") not in (0, None):
                     detail = (found.get("stderr") or found.get("msg") or "").strip()
@@ -151,6 +152,10 @@ class ActionModule(ActionBase):
         if resolution.get("rc") == 0:
             with contextlib.suppress(ValueError):
                 out["resolves"] = json.loads(resolution.get("stdout") or "{}")
+        identities = raw.get("preflight_identities") or {}
+        if identities.get("rc") == 0:
+            with contextlib.suppress(ValueError):
+                out["identities"] = json.loads(identities.get("stdout") or "{}")
         return out
 
 

@@ -605,3 +605,65 @@ def test_a_host_that_answered_is_no_error():
     for host in data["hosts"].values():
         host["reach"] = {"answered": True, "address": "x"}
     assert messages(data) == []
+
+
+# --- identities kept in the data directories (issue 19, item 1) -------------------------
+
+
+def with_identities(data: dict, cluster: str = "c1") -> dict:
+    """The running lab's data directories: myid = position, one broker dir each."""
+    for index, name in enumerate((MASTER, W1, W2)):
+        data["hosts"][name]["facts"]["identities"] = {
+            "myid": str(index + 1), "cluster_id_file": None,
+            "kafka": [{"dir": f"/var/lib/kafka/broker-{index}", "node_id": str(index),
+                       "cluster_id": cluster}]}
+    return data
+
+
+def test_identities_that_match_the_inventory_pass():
+    assert messages(with_identities(healthy())) == []
+
+
+def test_reordered_zookeeper_group_would_renumber_a_server():
+    data = with_identities(healthy())
+    # The inventory now lists worker2 before worker1: positions give 1, 3, 2.
+    hv(data, W1)["zookeeper_id"] = 3
+    hv(data, W2)["zookeeper_id"] = 2
+    found = messages(data)
+    assert f"{W1}: zookeeper_id=3: this host is already ZooKeeper server 2 " \
+           f"(/var/lib/zookeeper/myid); the inventory would renumber it (hosts reordered in " \
+           f"the zookeeper group?). Fix: set zookeeper_id: 2 on {W1} in the inventory" in found
+    assert any(m.startswith(f"{W2}: zookeeper_id=2: this host is already ZooKeeper server 3")
+               for m in found), found
+
+
+def test_duplicate_zookeeper_ids():
+    data = healthy()
+    set_all(data, "zookeeper_id", 1)
+    assert only_error(data).startswith(
+        "all hosts: zookeeper_id=1: the same ZooKeeper server id on several hosts")
+
+
+def test_reordered_kraft_controllers_would_orphan_a_controller():
+    data = with_identities(healthy())
+    set_all(data, "kafka_mode", "kraft")
+    for name in (MASTER, W1, W2):
+        data["hosts"][name]["groups"].append("kafka_controller")
+    # worker1 ran controller 3001 (second in the group); the new order makes it first.
+    data["hosts"][W1]["facts"]["identities"]["kafka"].append(
+        {"dir": "/var/lib/kafka/controller-3001", "node_id": "3001", "cluster_id": "c1"})
+    data["hosts"][W1]["groups"].remove("kafka_controller")
+    data["hosts"][W1]["groups"].insert(0, "kafka_controller")
+    hv(data, W1)["kafka_kraft_controller_id"] = 3000
+    found = messages(data)
+    assert any(m.startswith(f"{W1}: kafka_brokers=[\"1\", \"3000\"]: /var/lib/kafka/"
+                            "controller-3001 holds the data of Kafka node 3001")
+               for m in found), found
+
+
+def test_kafka_data_of_two_clusters_is_refused():
+    data = with_identities(healthy())
+    data["hosts"][W2]["facts"]["identities"]["kafka"][0]["cluster_id"] = "c2"
+    assert only_error(data).startswith(
+        f'all hosts: cluster.id={{"c1": ["{MASTER}", "{W1}"], "c2": ["{W2}"]}}: the Kafka data '
+        "on these hosts belongs to different clusters")
