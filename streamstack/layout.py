@@ -21,6 +21,8 @@ class Host:
     name: str
     groups: list[str] = field(default_factory=list)
     kafka_brokers: list[dict] = field(default_factory=list)
+    # Explicit, so that reordering hosts never renumbers a ZooKeeper server.
+    zookeeper_id: int | None = None
 
     @property
     def published_ports(self) -> list[int]:
@@ -42,8 +44,9 @@ def lab_hosts(count: int = 3) -> list[Host]:
     master, workers = hosts[0], hosts[1:]
     # An ensemble must be odd: 3 when there are enough hosts, else 1.
     zookeeper_count = 3 if count >= 3 else 1
-    for host in hosts[:zookeeper_count]:
+    for index, host in enumerate(hosts[:zookeeper_count]):
         host.groups.append("zookeeper")
+        host.zookeeper_id = index + 1
     if count == 1:
         # The handout's one-host layout: three brokers on 9092, 9093, 9094.
         master.kafka_brokers = [
@@ -79,8 +82,14 @@ def inventory(count: int = 3) -> dict:
     for group in GROUP_ORDER:
         members = {host.name: None for host in hosts if group in host.groups}
         children[group] = {"hosts": members}
-    host_vars = {host.name: {"kafka_brokers": host.kafka_brokers} if host.kafka_brokers else None
-                 for host in hosts}
+    host_vars = {}
+    for host in hosts:
+        values: dict = {}
+        if host.zookeeper_id is not None:
+            values["zookeeper_id"] = host.zookeeper_id
+        if host.kafka_brokers:
+            values["kafka_brokers"] = host.kafka_brokers
+        host_vars[host.name] = values or None
     return {"all": {"hosts": host_vars, "children": children}}
 
 
