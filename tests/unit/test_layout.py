@@ -36,3 +36,21 @@ def test_zookeeper_ensemble_is_always_odd(count):
 def test_host_count_out_of_range_is_refused(count):
     with pytest.raises(ValueError, match="1 to 5 hosts"):
         layout.lab_hosts(count)
+
+
+@pytest.mark.parametrize("inventory", ["local", "lab", "single"])
+def test_zookeeper_ids_are_explicit_and_unique(inventory):
+    """Ids from the host's position would renumber servers when hosts are reordered."""
+    data = yaml.safe_load((PROJECT_ROOT / "inventories" / inventory / "hosts.yml").read_text())
+    members = data["all"]["children"]["zookeeper"]["hosts"]
+    ids = [(data["all"]["hosts"][name] or {}).get("zookeeper_id") for name in members]
+    assert all(isinstance(i, int) for i in ids), ids
+    assert len(set(ids)) == len(ids), ids
+
+
+@pytest.mark.parametrize("count", [1, 3, 5])
+def test_generated_inventories_pin_zookeeper_ids(count):
+    hosts = layout.inventory(count)["all"]["hosts"]
+    members = layout.inventory(count)["all"]["children"]["zookeeper"]["hosts"]
+    assert sorted(hosts[name]["zookeeper_id"] for name in members) == \
+        list(range(1, len(members) + 1))
