@@ -12,7 +12,9 @@ from .errors import StreamstackError
 from .proc import run
 
 DOCKERD_LOG = Path("/var/log/streamstack-dockerd.log")
-ENGINE_PACKAGES = ["docker.io", "debootstrap"]
+# Command -> the Debian package that brings it; ssh/ssh-keygen serve `lab up --ssh`.
+ENGINE_PACKAGES = {"dockerd": "docker.io", "debootstrap": "debootstrap", "ssh": "openssh-client",
+                   "ssh-keygen": "openssh-client"}
 
 
 def engine_answers() -> bool:
@@ -36,16 +38,18 @@ def ensure_engine(fix: bool, progress=print, wait_seconds: int = 60) -> str:
             "no Docker engine answers and this user cannot install one (not root)",
             hint="start dockerd yourself, or run `sudo streamstack doctor --fix`",
         )
-    if shutil.which("dockerd") is None or shutil.which("debootstrap") is None:
+    missing = sorted({package for command, package in ENGINE_PACKAGES.items()
+                      if shutil.which(command) is None})
+    if missing:
         if shutil.which("apt-get") is None:
             raise StreamstackError(
                 "dockerd is not installed and apt-get is not available",
                 hint="install a Docker engine with your system's package manager",
             )
-        progress(f"installing {' '.join(ENGINE_PACKAGES)} from the Debian archive")
+        progress(f"installing {' '.join(missing)} from the Debian archive")
         env_prefix = ["env", "DEBIAN_FRONTEND=noninteractive"]
         run([*env_prefix, "apt-get", "update", "-q"], timeout=600)
-        run([*env_prefix, "apt-get", "install", "-y", "-q", *ENGINE_PACKAGES], timeout=900)
+        run([*env_prefix, "apt-get", "install", "-y", "-q", *missing], timeout=900)
     progress(f"starting dockerd (log: {DOCKERD_LOG})")
     with DOCKERD_LOG.open("ab") as log:
         subprocess.Popen(
