@@ -834,8 +834,22 @@ def latest_documents(out: Path) -> list[dict]:
     return docs
 
 
+def ci_markdown(doc: dict) -> str:
+    """The README's CI timing table, from a ci-<stamp>.json that .ci/run wrote."""
+    lines = [f"`.ci/run` of commit {doc.get('commit', '?')} on {doc['date'][:16]} UTC "
+             f"({doc.get('cores', '?')} cores): {doc['seconds'] / 60:.1f} min in all, "
+             f"exit {doc.get('exit_code', '?')}.", "",
+             "| stage | seconds |", "|---|---|"]
+    lines += [f"| {stage['name']} | {stage['seconds']} |" for stage in doc["stages"]]
+    return "\n".join(lines)
+
+
 def update_readme(out: Path) -> None:
     documents = latest_documents(out)
+    ci_runs = sorted(out.glob("ci-2*.json"))
+    if ci_runs and PROJECT_README.exists():
+        PROJECT_README.write_text(replace_block(
+            PROJECT_README.read_text(), ci_markdown(json.loads(ci_runs[-1].read_text())), "ci"))
     if README.exists():
         README.write_text(replace_block(README.read_text(), figures_markdown(documents)))
     for doc in documents:
@@ -869,7 +883,9 @@ def run_scenario(ctx: Context, scenario: str) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="streamstack bench",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("scenario", nargs="?", default="all", choices=("all", *SCENARIOS))
+    parser.add_argument("scenario", nargs="?", default="all",
+                        choices=("all", *SCENARIOS, "readme"),
+                        help="readme: only rewrite the README tables from the JSON files")
     parser.add_argument("--keep", action="store_true", help="leave the bench lab running")
     parser.add_argument("--prefix", default=PREFIX, help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(RESULTS_DIR))
@@ -890,6 +906,9 @@ def main(argv: list[str] | None = None) -> int:
                   options={"kafka_records": args.kafka_records,
                            "python_records": args.python_records, "dd_mib": args.dd_mib,
                            "samples": args.samples, "settle_seconds": args.settle_seconds})
+    if args.scenario == "readme":
+        update_readme(ctx.out)
+        return 0
     scenarios = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     started = time.monotonic()
     failed: list[str] = []
