@@ -97,6 +97,17 @@ def test_healthy_cluster_without_facts_passes():
 # --- one bad inventory per rule --------------------------------------------------------
 
 
+def test_template_error_on_every_host_is_one_error():
+    data = healthy()
+    for host in data["hosts"].values():
+        host["template_errors"] = {"hadoop_name_dir": {
+            "template": "{{ hadoop_data_dir }}/name", "error": "'data_root' is undefined"}}
+    assert only_error(data) == (
+        "all hosts: hadoop_name_dir={{ hadoop_data_dir }}/name: its template fails: "
+        "'data_root' is undefined. Fix: define what the template uses, or correct it where "
+        "it is set (inventory, group_vars, role defaults)")
+
+
 def test_duplicate_broker_id_across_cluster():
     data = healthy()
     hv(data, W2)["kafka_brokers"] = [{"id": 1, "port": 9094}]
