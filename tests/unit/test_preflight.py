@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 
 import pytest
+import yaml
 
-from streamstack import preflight
+from streamstack import PROJECT_ROOT, preflight
 from streamstack.preflight import ERROR, WARNING
 
 GIB = 1024**3
@@ -616,3 +617,18 @@ def test_a_host_that_answered_is_no_error():
     for host in data["hosts"].values():
         host["reach"] = {"answered": True, "address": "x"}
     assert messages(data) == []
+
+
+# --- the playbook ----------------------------------------------------------------------
+
+
+def test_the_report_reads_the_variables_of_every_role_site_yml_applies():
+    """Each host's variables are those a play of the report task's roles sees: the roles
+    of site.yml's plays, so no role's defaults are left out."""
+    applied = []
+    for entry in yaml.safe_load((PROJECT_ROOT / "site.yml").read_text()):
+        playbook = PROJECT_ROOT / entry["ansible.builtin.import_playbook"]
+        for play in yaml.safe_load(playbook.read_text()):
+            applied += [r["role"] if isinstance(r, dict) else r for r in play.get("roles", [])]
+    report = yaml.safe_load((PROJECT_ROOT / "playbooks/preflight.yml").read_text())[-1]
+    assert report["tasks"][0]["streamstack_preflight"]["roles"] == list(dict.fromkeys(applied))
