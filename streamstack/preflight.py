@@ -12,6 +12,9 @@ The structure::
             "groups": ["zookeeper", "kafka", ...],
             "vars": {"kafka_brokers": [{"id": 0, "port": 9092}], "kafka_mode": "zookeeper",
                      ...},          # the variables of VARIABLE_DEFAULTS, as the host sees them
+            "template_errors": {    # those of them whose template failed (absent: none)
+                "hadoop_name_dir": {"template": "{{ hadoop_data_dir }}/name",
+                                    "error": "'data_root' is undefined"}},
             "facts": {              # absent or partial when not gathered (unit tests)
                 "memtotal_mb": 24000,
                 "default_ipv4": "172.18.0.2",
@@ -371,6 +374,17 @@ def hosts_answer(inv: Inventory) -> Iterable[Issue]:
 
 
 # --- settings --------------------------------------------------------------------------
+
+
+@rule
+def templates_render(inv: Inventory) -> Iterable[Issue]:
+    """A variable whose template fails: a play using it would fail there."""
+    for host in inv.names:
+        for name, failed in (inv.hosts[host].get("template_errors") or {}).items():
+            yield Issue(host, name, failed["template"],
+                        f"its template fails: {failed['error']}",
+                        "define what the template uses, or correct it where it is set "
+                        "(inventory, group_vars, role defaults)")
 
 
 @rule

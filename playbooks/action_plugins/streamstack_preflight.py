@@ -2,11 +2,11 @@
 
 Runs once (``run_once: true``) after the read-only gathering tasks of
 playbooks/preflight.yml. For every host of the play it takes the host's groups, the
-variables the rules read (the inventory's value, else the role default from
-roles/*/defaults, templated for that host, else the rules' own default) and the gathered
-facts, evaluates every rule, and fails once with all errors. Warnings are shown as
-Ansible warnings. The result carries ``preflight_errors`` / ``preflight_warnings`` (lists
-of strings) for the runner. Changes nothing, anywhere.
+variables the rules read (as Ansible gives them to a play of the roles named in the task's
+``roles`` argument, templated for that host), and the gathered facts, evaluates every
+rule, and fails once with all errors. A variable whose template fails is one of those
+errors. Warnings are shown as Ansible warnings. The result carries ``preflight_errors`` /
+``preflight_warnings`` (lists of strings) for the runner. Changes nothing, anywhere.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-from ansible import constants as C
+from ansible.errors import AnsibleError
+from ansible.playbook.play import Play
 from ansible.plugins.action import ActionBase
 from ansible.template import Templar
 
@@ -36,7 +37,8 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         hostvars = task_vars["hostvars"]
         all_hosts = list(task_vars.get("ansible_play_hosts_all") or [])
-        defaults = self._role_defaults()
+        variable_manager = self._task.get_variable_manager()
+        play = self._roles_play(variable_manager)
 
         data = {"hosts": {}}
         alive = set()
@@ -45,9 +47,14 @@ class ActionModule(ActionBase):
             reach = _reach(raw)
             if reach["answered"]:
                 alive.add(host)
+            # The plugin API hands out no Host objects: the inventory's own are needed.
+            host_vars = variable_manager.get_vars(
+                play=play, host=variable_manager._inventory.get_host(host))
+            values, template_errors = self._variables(host_vars, reach["answered"])
             data["hosts"][host] = {
                 "groups": [g for g in raw.get("group_names", [])],
-                "vars": self._variables(raw, defaults),
+                "vars": values,
+                "template_errors": template_errors,
                 "facts": self._facts(raw) if reach["answered"] else {},
                 "reach": reach,
             }
@@ -84,51 +91,36 @@ class ActionModule(ActionBase):
 
     # -- variables ----------------------------------------------------------------------
 
-    def _role_dirs(self) -> list[Path]:
-        base = Path(self._loader.get_basedir())
-        candidates = [base / "roles", base.parent / "roles"]
-        candidates += [Path(p) for p in (C.DEFAULT_ROLES_PATH or [])]
-        seen, out = set(), []
-        for path in candidates:
-            path = path.resolve()
-            if path.is_dir() and path not in seen:
-                seen.add(path)
-                out.append(path)
-        return out
+    def _roles_play(self, variable_manager) -> Play:
+        """A play of the roles the rules read variables from, loaded by Ansible, never run.
 
-    def _role_defaults(self) -> dict:
-        """The defaults of every role (later role dirs do not override earlier ones)."""
-        merged: dict = {}
-        for roles in self._role_dirs():
-            for role in sorted(roles.iterdir()):
-                files = [role / "defaults" / "main.yml", role / "defaults" / "main.yaml"]
-                files += sorted((role / "defaults" / "main").glob("*.yml"))
-                for path in files:
-                    if not path.is_file():
-                        continue
-                    try:  # ansible-core 2.19: role defaults are trusted templates
-                        values = self._loader.load_from_file(str(path),
-                                                             trusted_as_template=True)
-                    except TypeError:
-                        values = self._loader.load_from_file(str(path))
-                    values = values or {}
-                    for key, value in values.items():
-                        merged.setdefault(key, value)
-        return merged
+        VariableManager.get_vars(play, host) then gives each host exactly what a play of
+        these roles gives its tasks (role defaults < inventory and playbook group_vars <
+        host vars < facts < role vars < extra vars). Listing the roles on the report play
+        itself would run their tasks.
+        """
+        return Play.load({"name": "Preflight | Variables of the roles", "hosts": "all",
+                          "gather_facts": False, "roles": list(self._task.args["roles"])},
+                         variable_manager=variable_manager, loader=self._loader)
 
-    def _variables(self, raw: dict, defaults: dict) -> dict:
-        context = dict(defaults)
-        context.update(raw)
-        templar = Templar(loader=self._loader, variables=context)
-        out = {}
+    def _variables(self, host_vars: dict, read: bool) -> tuple[dict, dict]:
+        """The variables the rules read, templated for the host, and {name: error} for
+        those whose template fails."""
+        if not read:
+            # No facts: a template that needs them fails with "'ansible_facts' is
+            # undefined", which says the value is unknown, not that it is wrong.
+            host_vars = {k: v for k, v in host_vars.items() if k != "ansible_facts"}
+        templar = Templar(loader=self._loader, variables=host_vars)
+        values, errors = {}, {}
         for name in preflight.VARIABLE_DEFAULTS:
-            if name not in context:
+            if name not in host_vars:
                 continue
             try:
-                out[name] = _plain(templar.template(context[name]))
-            except Exception:  # noqa: BLE001 - an untemplatable default: use the rules' own
-                out[name] = None
-        return out
+                values[name] = _plain(templar.template(host_vars[name]))
+            except AnsibleError as error:
+                if read or "'ansible_facts' is undefined" not in error.message:
+                    errors[name] = _template_error(host_vars[name], error)
+        return values, errors
 
     # -- facts --------------------------------------------------------------------------
 
@@ -182,6 +174,12 @@ def _reach(raw: dict) -> dict:
     else:
         stage = "python"
     return {"answered": False, "address": address, "stage": stage, "message": message}
+
+
+def _template_error(template, error: AnsibleError) -> dict:
+    """A template and why it failed, each on one line for the report."""
+    return {"template": " ".join(str(template).split()),
+            "error": " ".join(str(error.message).split())}
 
 
 def _plain(value):

@@ -1,32 +1,54 @@
-"""Render role templates in unit tests the way a play would, without Ansible running.
+"""Render role templates in unit tests as a play would, with Ansible itself, no host reached.
 
-Shared by the kafka, hadoop and spark template tests. Variables are resolved lazily
-with Ansible's own filter and test plugins, in Ansible's precedence order (role defaults
-< inventory group_vars < playbook group_vars < host vars < role vars < extra vars), so a
-test sees what a play would template. What differs between the roles (which defaults and
-role vars, the facts, the inventory) is a parameter.
+Shared by the kafka, hadoop and spark template tests. An inventory directory (hosts.yml,
+group_vars/, host_vars/) is read by Ansible's InventoryManager; a host's variables are
+VariableManager.get_vars for a play of some roles, that host and a task of one of the
+roles, so precedence (role defaults < group_vars/all < group_vars of the host's other
+groups, inventory's below playbook's at each level < host vars < facts < role vars < extra
+vars), hostvars, role_path and the filters are Ansible's own.
+Templates are rendered as the template module renders them. What differs between the
+roles (which roles, the facts, overrides of the inventory) is a parameter.
 """
 
 from __future__ import annotations
 
-import copy
+import os
 from collections.abc import Callable, Iterable, Mapping
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
+from types import MappingProxyType
 
-import jinja2
 import pytest
 import yaml
-from ansible.plugins.filter.core import FilterModule as CoreFilters
-from ansible.plugins.filter.mathstuff import FilterModule as MathFilters
-from ansible.plugins.test.core import TestModule as CoreTests
-from jinja2.nativetypes import NativeEnvironment, native_concat
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "roles"
 LOCAL = ROOT / "inventories" / "local"
 SINGLE = ROOT / "inventories" / "single"
-PLAYBOOK_GROUP_VARS = ROOT / "playbooks/group_vars/all/streamstack.yml"
+
+# The project's ansible.cfg (collections path), wherever pytest runs from; read when
+# ansible.constants is first imported, just below.
+os.environ.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
+
+# ruff: noqa: E402 - ansible reads its configuration when first imported
+from ansible._internal._templating._template_vars import generate_ansible_template_vars
+from ansible.inventory.manager import InventoryManager
+from ansible.parsing.dataloader import DataLoader
+from ansible.playbook.block import Block
+from ansible.playbook.play import Play
+from ansible.playbook.task import Task
+from ansible.plugins.loader import init_plugin_loader
+from ansible.template import Templar, trust_as_template
+from ansible.utils.collection_loader import AnsibleCollectionConfig
+from ansible.vars.hostvars import HostVars as AnsibleHostVars
+from ansible.vars.manager import VariableManager
+
+if not AnsibleCollectionConfig.collection_finder:  # as ansible-playbook starts
+    init_plugin_loader()
+
+# Plays of site.yml live in playbooks/: its group_vars apply, as for every playbook there.
+LOADER = DataLoader()
+LOADER.set_basedir(str(ROOT / "playbooks"))
 
 
 def load(path: Path, optional: bool = False) -> dict:
@@ -36,116 +58,54 @@ def load(path: Path, optional: bool = False) -> dict:
     return yaml.safe_load(path.read_text()) or {}
 
 
-def _env(cls, **kwargs):
-    env = cls(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-              trim_blocks=True, extensions=["jinja2.ext.do"], **kwargs)
-    # Ansible's filters and tests, without replacing jinja2's own (default, ...).
-    for name, func in {**CoreFilters().filters(), **MathFilters().filters()}.items():
-        env.filters.setdefault(name, func)
-    for name, func in CoreTests().tests().items():
-        env.tests.setdefault(name, func)
-    return env
-
-
-NATIVE = _env(NativeEnvironment)
-
-
 @cache
-def _text_env(role: str) -> jinja2.Environment:
-    """The environment for one role's templates ({% import %} resolves in its dir)."""
-    return _env(jinja2.Environment, loader=jinja2.FileSystemLoader(ROLES / role / "templates"))
-
-
-def render(variables: Mapping, role: str, template: str) -> str:
-    """roles/<role>/templates/<template> rendered with these variables."""
-    tmpl = _text_env(role).get_template(template)
-    return "".join(tmpl.root_render_func(tmpl.new_context(variables, shared=True)))
-
-
-class TemplatedVars(Mapping):
-    """One host's variables; string values are templated when read, as Ansible does.
-
-    Subclasses give the layers (dicts, lowest precedence first, read every time so later
-    changes to them count); overlays (task-level vars such as a loop item) go on top.
-    """
-
-    def __init__(self):
-        self.overlays: list[dict] = []
-        self.cache: dict = {}
-
-    def layers(self) -> list[dict]:
-        raise NotImplementedError
-
-    def with_overlay(self, **overlay) -> TemplatedVars:
-        """A copy with these variables on top of everything else, nothing cached."""
-        new = copy.copy(self)
-        new.overlays = [*self.overlays, overlay]
-        new.cache = {}
-        return new
-
-    def _raw(self) -> dict:
-        merged: dict = {}
-        for layer in [*self.layers(), *self.overlays]:
-            merged.update(layer)
-        return merged
-
-    def __getitem__(self, key):
-        if key not in self.cache:
-            raw = self._raw()
-            if key not in raw:
-                raise KeyError(key)
-            self.cache[key] = self._template(raw[key])
-        return self.cache[key]
-
-    def _template(self, value):
-        if isinstance(value, str) and ("{{" in value or "{%" in value):
-            tmpl = NATIVE.from_string(value)
-            return native_concat(tmpl.root_render_func(tmpl.new_context(self, shared=True)))
-        if isinstance(value, list):
-            return [self._template(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self._template(v) for k, v in value.items()}
-        return value
-
-    def __iter__(self):
-        return iter(self._raw())
-
-    def __len__(self):
-        return len(self._raw())
-
-
-def _inventory(directory: Path) -> tuple[dict, dict]:
-    """hosts.yml as ({host: vars}, {group: [hosts]}), with the "all" group."""
-    data = load(directory / "hosts.yml")["all"]
-    host_vars = {h: dict(v or {}) for h, v in data["hosts"].items()}
-    groups = {"all": list(host_vars)}
-    for group, body in data.get("children", {}).items():
-        groups[group] = list((body or {}).get("hosts", {}) or {})
-    return host_vars, groups
+def _play(roles: tuple[str, ...], task_role: str) -> tuple[Play, Task]:
+    """A play of these roles and a task of task_role in it, parsed once (only read)."""
+    play = Play.load({"name": "role_templates", "hosts": "all", "gather_facts": False,
+                      "roles": [str(ROLES / role) for role in roles]},
+                     variable_manager=VariableManager(loader=LOADER), loader=LOADER)
+    role = next(r for r in play.get_roles() if r.get_name() == str(ROLES / task_role))
+    block = Block.load({"block": [{"name": "render", "ansible.builtin.debug": {}}]},
+                       play=play, role=role, loader=LOADER)
+    return play, block.block[0]
 
 
 class Inventory:
-    """A YAML inventory (hosts, children groups, group_vars/all.yml) plus overrides, for
-    plays applying the roles' defaults (merged in order) and one role's vars/main.yml.
-    Every host's variables are in .hostvars, lazily templated."""
+    """An inventory directory plus overrides, seen by a play of `default_roles` (and
+    `vars_role`) from a task of `vars_role`. Overrides: `host_vars` ({host: {name: value}},
+    as inventory host vars), `groups` ({group: [hosts]}, the group's hosts replaced),
+    `extra_vars`. Every host gets `facts`. Every host's variables are in .hostvars."""
 
     def __init__(self, directory: Path, *, default_roles: Iterable[str], vars_role: str,
                  facts: dict, extra_vars: dict | None = None, groups: dict | None = None,
                  host_vars: dict | None = None):
-        self.host_vars, self.groups = _inventory(directory)
+        self.role = vars_role
+        roles = tuple(dict.fromkeys([*default_roles, vars_role]))
+        self.play, self.task = _play(roles, vars_role)
+        self.manager = InventoryManager(loader=LOADER, sources=[str(directory)])
+        for group, hosts in (groups or {}).items():
+            self.manager.add_group(group)
+            for host in list(self.manager.groups[group].get_hosts()):
+                self.manager.groups[group].remove_host(host)
+            for host in hosts:
+                self.manager.add_host(host, group)
+        self.manager.reconcile_inventory()
         for host, values in (host_vars or {}).items():
-            self.host_vars[host].update(values)
-        self.groups.update(groups or {})
-        gv = directory / "group_vars" / "all.yml"
-        self.inventory_group_vars = load(gv) if gv.exists() else {}
-        self.playbook_group_vars = load(PLAYBOOK_GROUP_VARS)
-        self.defaults: dict = {}
-        for role in default_roles:
-            self.defaults.update(load(ROLES / role / "defaults/main.yml"))
-        self.role_vars = load(ROLES / vars_role / "vars/main.yml")
-        self.extra_vars = extra_vars or {}
-        self.facts = facts
-        self.hostvars = {h: HostVars(self, h) for h in self.host_vars}
+            for name, value in values.items():
+                self.manager.get_host(host).set_variable(name, value)
+        self.variables = VariableManager(loader=LOADER, inventory=self.manager)
+        # Extra vars come from the command line (-e), which there is none of here.
+        self.variables._extra_vars = dict(extra_vars or {})
+        AnsibleHostVars(self.manager, self.variables, LOADER)  # the `hostvars` of plays
+        for host in self.manager.hosts:
+            self.variables.set_host_facts(host, facts)
+        self.hostvars = {h: HostVars(self, h) for h in self.manager.hosts}
+
+    @property
+    def groups(self) -> Mapping[str, tuple[str, ...]]:
+        """{group: hosts}, read-only: change groups with the `groups` override."""
+        groups = self.manager.get_groups_dict()
+        return MappingProxyType({g: tuple(hosts) for g, hosts in groups.items()})
 
 
 def inventory_fixtures(factory: Callable[[Path], Inventory]):
@@ -163,51 +123,61 @@ def inventory_fixtures(factory: Callable[[Path], Inventory]):
     return local, single
 
 
-class HostVars(TemplatedVars):
-    """One inventory host's variables; hostvars of the others are HostVars too."""
+class HostVars(Mapping):
+    """One host's variables as the play's task sees them; values templated when read.
+    with_overlay adds task-level variables (a loop item), above everything else."""
 
-    def __init__(self, inventory: Inventory, host: str):
-        super().__init__()
-        self.inv, self.host = inventory, host
+    def __init__(self, inventory: Inventory, host: str, overlay: dict | None = None):
+        self.inv, self.host, self.role = inventory, host, inventory.role
+        self.overlay = dict(overlay or {})
 
-    def layers(self) -> list[dict]:
+    @cached_property
+    def variables(self) -> dict:
         inv = self.inv
-        magic = {
-            "inventory_hostname": self.host,
-            "groups": inv.groups,
-            "group_names": [g for g, m in inv.groups.items() if self.host in m and g != "all"],
-            "hostvars": inv.hostvars,
-            "ansible_facts": inv.facts,
-        }
-        return [inv.defaults, inv.inventory_group_vars, inv.playbook_group_vars,
-                inv.host_vars[self.host], inv.role_vars, inv.extra_vars, magic]
+        found = inv.variables.get_vars(play=inv.play, host=inv.manager.get_host(self.host),
+                                       task=inv.task)
+        return {**found, **self.overlay}
+
+    @cached_property
+    def templar(self) -> Templar:
+        return Templar(loader=LOADER, variables=self.variables)
+
+    def with_overlay(self, **overlay) -> HostVars:
+        return HostVars(self.inv, self.host, {**self.overlay, **overlay})
+
+    def __getitem__(self, key):
+        return self.templar.template(self.variables[key])
+
+    def __iter__(self):
+        return iter(self.variables)
+
+    def __len__(self):
+        return len(self.variables)
 
 
-class RoleVars(TemplatedVars):
+class RoleVars(HostVars):
     """One host's variables for one role of a play over an inventory (the 3-host lab by
-    default); hostvars of the others are their raw inventory host vars."""
+    default)."""
 
     def __init__(self, role: str, host: str, facts: dict, extra: dict | None = None,
                  directory: Path = LOCAL):
-        super().__init__()
-        self.host_vars, self.groups = _inventory(directory)
-        self.role, self.host, self.facts = role, host, facts
-        self.base = [
-            load(ROLES / role / "defaults/main.yml", optional=True),
-            load(directory / "group_vars/all.yml", optional=True),
-            load(PLAYBOOK_GROUP_VARS, optional=True),
-            self.host_vars[host],
-            load(ROLES / role / "vars/main.yml", optional=True),
-            extra or {},
-        ]
+        super().__init__(Inventory(directory, default_roles=(), vars_role=role, facts=facts,
+                                   extra_vars=extra), host)
 
-    def layers(self) -> list[dict]:
-        return [*self.base, {
-            "inventory_hostname": self.host,
-            "groups": self.groups,
-            "hostvars": {h: {**self.host_vars[h]} for h in self.host_vars},
-            "ansible_facts": self.facts,
-            "ansible_managed": "Managed by streamstack",
-            "role_path": str(ROLES / self.role),
-            "ansible_check_mode": False,
-        }]
+
+def render(variables: HostVars, role: str, template: str) -> str:
+    """roles/<role>/templates/<template> rendered with these variables, the way the
+    template module does (its search path for {% import %}, its template_* variables,
+    trim_blocks)."""
+    source = ROLES / role / "templates" / template
+    task_vars = dict(variables.variables)
+    searchpath = [*task_vars.get("ansible_search_path", []), LOADER.get_basedir(),
+                  str(source.parent)]
+    task_vars.update(generate_ansible_template_vars(
+        path=template, fullpath=str(source),
+        include_ansible_managed="ansible_managed" not in task_vars))
+    templar = Templar(loader=LOADER).copy_with_new_env(
+        searchpath=[path for base in searchpath for path in (f"{base}/templates", base)],
+        available_variables=task_vars)
+    return templar.template(trust_as_template(source.read_text()), escape_backslashes=False,
+                            overrides={"trim_blocks": True}) or ""

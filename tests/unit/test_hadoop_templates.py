@@ -1,10 +1,7 @@
-"""Render the hadoop role's templates with jinja2, from the real defaults, role vars,
-the cross-role facts and the committed inventories, parse the XML with xml.etree and
-check what the daemons get, for the 3-host lab and the one-host layout.
-
-Variables are resolved lazily, in Ansible's precedence order (role defaults < inventory
-group_vars < playbook group_vars < host vars < role vars < extra vars), with Ansible's
-own filter plugins, so a test sees what a play would template.
+"""Render the hadoop role's templates with Ansible (role_templates), from the real
+defaults, role vars, the cross-role facts and the committed inventories, parse the XML
+with xml.etree and check what the daemons get, for the 3-host lab and the one-host
+layout: a test sees what a play would template.
 """
 
 from __future__ import annotations
@@ -24,7 +21,7 @@ FACTS = {"architecture": "x86_64", "memtotal_mb": 24 * GIB, "processor_vcpus": 2
 def Inventory(directory: Path, facts: dict | None = None,
               **overrides) -> role_templates.Inventory:
     """The inventory as a play of the hadoop role sees it, facts over FACTS (overrides:
-    extra_vars, host_vars)."""
+    extra_vars, groups, host_vars)."""
     return role_templates.Inventory(directory, default_roles=("common", "hadoop"),
                                     vars_role="hadoop", facts={**FACTS, **(facts or {})},
                                     **overrides)
@@ -76,8 +73,8 @@ def test_hdfs_site_one_host_replication_1(single):
 
 
 def test_replication_never_above_2():
-    inv = Inventory(LOCAL, extra_vars={})
-    inv.groups["hdfs_datanode"] = ["hadoop-master", "hadoop-worker1", "hadoop-worker2"]
+    inv = Inventory(LOCAL, groups={
+        "hdfs_datanode": ["hadoop-master", "hadoop-worker1", "hadoop-worker2"]})
     assert site(inv.hostvars["hadoop-master"], "hdfs-site.xml")["dfs.replication"] == "2"
 
 

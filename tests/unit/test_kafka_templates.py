@@ -1,17 +1,16 @@
-"""Render the zookeeper and kafka role templates with jinja2, from the real defaults,
-the cross-role facts and the committed inventories, and check what the brokers get.
-
-Variables are resolved lazily with Ansible's own filter plugins and in Ansible's
-precedence order (role defaults < inventory group_vars < playbook group_vars < host vars
-< role vars < extra vars), so a test sees what a play would template.
+"""Render the zookeeper and kafka role templates with Ansible (role_templates), from the
+real defaults, the cross-role facts and the committed inventories, and check what the
+brokers get: a test sees what a play would template.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 import role_templates
+import yaml
 from role_templates import LOCAL, SINGLE, render
 
 FACTS = {"architecture": "x86_64"}
@@ -98,10 +97,14 @@ def test_three_host_layout(local):
         {"port": 9092, "host": "hadoop-master"}, {"port": 9093, "host": "hadoop-worker1"}]
 
 
-def test_external_host_defaults_to_the_inventory_name():
-    inv = Inventory(LOCAL)
-    inv.inventory_group_vars.pop("kafka_external_host")
-    props = broker_props(inv, "hadoop-worker1", 1)
+def test_external_host_defaults_to_the_inventory_name(tmp_path):
+    # The local lab's inventory without its kafka_external_host.
+    shutil.copytree(LOCAL, tmp_path, dirs_exist_ok=True)
+    group_vars = tmp_path / "group_vars/all.yml"
+    values = role_templates.load(group_vars)
+    del values["kafka_external_host"]
+    group_vars.write_text(yaml.safe_dump(values))
+    props = broker_props(Inventory(tmp_path), "hadoop-worker1", 1)
     assert props["advertised.listeners"] == (
         "INTERNAL://hadoop-worker1:19093,EXTERNAL://hadoop-worker1:9093")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 
 import pytest
+import yaml
 
-from streamstack import preflight
+from streamstack import PROJECT_ROOT, preflight
 from streamstack.preflight import ERROR, WARNING
 
 GIB = 1024**3
@@ -95,6 +96,17 @@ def test_healthy_cluster_without_facts_passes():
 
 
 # --- one bad inventory per rule --------------------------------------------------------
+
+
+def test_template_error_on_every_host_is_one_error():
+    data = healthy()
+    for host in data["hosts"].values():
+        host["template_errors"] = {"hadoop_name_dir": {
+            "template": "{{ hadoop_data_dir }}/name", "error": "'data_root' is undefined"}}
+    assert only_error(data) == (
+        "all hosts: hadoop_name_dir={{ hadoop_data_dir }}/name: its template fails: "
+        "'data_root' is undefined. Fix: define what the template uses, or correct it where "
+        "it is set (inventory, group_vars, role defaults)")
 
 
 def test_duplicate_broker_id_across_cluster():
@@ -667,3 +679,18 @@ def test_kafka_data_of_two_clusters_is_refused():
     assert only_error(data).startswith(
         f'all hosts: cluster.id={{"c1": ["{MASTER}", "{W1}"], "c2": ["{W2}"]}}: the Kafka data '
         "on these hosts belongs to different clusters")
+
+
+# --- the playbook ----------------------------------------------------------------------
+
+
+def test_the_report_reads_the_variables_of_every_role_site_yml_applies():
+    """Each host's variables are those a play of the report task's roles sees: the roles
+    of site.yml's plays, so no role's defaults are left out."""
+    applied = []
+    for entry in yaml.safe_load((PROJECT_ROOT / "site.yml").read_text()):
+        playbook = PROJECT_ROOT / entry["ansible.builtin.import_playbook"]
+        for play in yaml.safe_load(playbook.read_text()):
+            applied += [r["role"] if isinstance(r, dict) else r for r in play.get("roles", [])]
+    report = yaml.safe_load((PROJECT_ROOT / "playbooks/preflight.yml").read_text())[-1]
+    assert report["tasks"][0]["streamstack_preflight"]["roles"] == list(dict.fromkeys(applied))

@@ -91,3 +91,37 @@ def test_every_mistake_and_unreachable_host_is_named(bad_inventory, playbook):
     # Nothing after preflight started: no play of base.yml, no role task.
     assert "PLAY [Base |" not in output
     assert "Common |" not in output
+
+
+# One unreachable host in every group, and an inventory value that the hadoop role's
+# defaults template (hadoop_name_dir: "{{ hadoop_data_dir }}/name", ...) naming a variable
+# defined nowhere.
+TEMPLATE_INVENTORY = {
+    "all": {
+        "vars": {**BAD_INVENTORY["all"]["vars"], "hadoop_data_dir": "{{ data_root }}/hadoop"},
+        "hosts": {"vm1": {"kafka_brokers": [{"id": 0, "port": 9092}]}},
+        "children": {group: {"hosts": {"vm1": None}} for group in (
+            "zookeeper", "kafka", "hdfs_namenode", "hdfs_datanode", "yarn_resourcemanager",
+            "yarn_nodemanager", "spark_client")},
+    }
+}
+
+
+def test_a_template_error_is_reported_with_host_variable_and_error(tmp_path):
+    path = tmp_path / "hosts.yml"
+    path.write_text(yaml.safe_dump(TEMPLATE_INVENTORY))
+    done = run_playbook("playbooks/preflight.yml", path)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output[-2000:]
+    lines = report_lines(output)
+    joined = "\n".join(lines)
+    failing = {"hadoop_name_dir": "name", "hadoop_namesecondary_dir": "namesecondary",
+               "hadoop_datanode_dir": "data", "hadoop_yarn_local_dir": "yarn-local",
+               "hadoop_yarn_log_dir": "yarn-logs"}
+    for name, leaf in failing.items():
+        assert (f"vm1: {name}={{{{ hadoop_data_dir }}}}/{leaf}: its template fails: "
+                "'data_root' is undefined") in joined, joined
+    # Besides them, only the unreachable host: hadoop_yarn_nodemanager_memory_mb needs
+    # facts, which an unread host has not, and that is no template error.
+    assert len(lines) == len(failing) + 1, joined
+    assert any("unreachable" in line for line in lines), joined

@@ -1,18 +1,17 @@
-"""Render the spark and spark_jobs role templates with jinja2 from the real defaults,
-the cross-role facts and the committed inventory, and check what the hosts get.
-
-Variables resolve lazily with Ansible's filter and test plugins, in Ansible's order
-(role defaults < inventory group_vars < playbook group_vars < host vars < role vars <
-extra vars), so a test sees what a play would template.
+"""Render the spark and spark_jobs role templates with Ansible (role_templates) from the
+real defaults, the cross-role facts and the committed inventory, and check what the hosts
+get: a test sees what a play would template.
 """
 
 from __future__ import annotations
 
 import shlex
+import shutil
 
 import pytest
 import role_templates
-from role_templates import ROLES, ROOT, RoleVars, load
+import yaml
+from role_templates import LOCAL, ROLES, ROOT, RoleVars, load
 
 # Facts of a lab host (Debian bookworm).
 FACTS = {"architecture": "x86_64", "python": {"version": {"major": 3, "minor": 11}},
@@ -96,9 +95,13 @@ def test_spark_defaults_local_master_has_no_yarn_settings():
     assert v["spark_standalone_enabled"] is False
 
 
-def test_spark_defaults_without_hdfs_has_no_event_log():
-    v = Vars("spark")
-    del v.groups["hdfs_namenode"]  # no such group in the inventory
+def test_spark_defaults_without_hdfs_has_no_event_log(tmp_path):
+    # The local lab's inventory without an hdfs_namenode group.
+    shutil.copytree(LOCAL, tmp_path, dirs_exist_ok=True)
+    hosts = load(tmp_path / "hosts.yml")
+    del hosts["all"]["children"]["hdfs_namenode"]
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(hosts))
+    v = RoleVars("spark", "hadoop-master", facts=FACTS, directory=tmp_path)
     conf = spark_defaults(render(v, "spark-defaults.conf.j2"))
     assert "spark.eventLog.enabled" not in conf and "spark.yarn.archive" not in conf
 
