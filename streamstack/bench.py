@@ -425,8 +425,9 @@ def scenario_connection(ctx: Context) -> tuple[list[dict], dict]:
         warm = run_playbook(ctx, "site.yml", f"warm site.yml over {connection}")
         details[connection] = {"lab_up_seconds": round(lab_seconds, 1), "cold": cold,
                                "settle_before_warm": settled, "warm": warm}
-    # The next scenarios measure the lab as make up builds it.
-    fresh_lab(ctx)
+    # The next scenarios build (ensure_lab) and measure a lab as make up makes it.
+    from . import lab
+    lab.down(ctx.lab, purge=True, progress=log)
     ctx.inventory = None
     docker, ssh = details["docker"], details["ssh"]
     figures = [
