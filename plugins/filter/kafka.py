@@ -1,0 +1,115 @@
+"""Filters of the kafka role: broker nodes, KRaft voters, forwarded ports, topics.
+
+What roles/kafka/vars/main.yml and tasks/topics.yml used to compute in Jinja loops, as
+plain functions with unit tests (tests/unit/test_filters.py). ansible.cfg's
+filter_plugins (and molecule's ANSIBLE_FILTER_PLUGINS) point here.
+"""
+
+from __future__ import annotations
+
+import re
+
+# One topic line of `kafka-topics.sh --describe` (the partition lines have a Partition:).
+_TOPIC_LINE = re.compile(
+    r"Topic: (?P<name>\S+)[ \t]+TopicId: \S+[ \t]+PartitionCount: (?P<partitions>\d+)[ \t]+"
+    r"ReplicationFactor: (?P<replication>\d+)(?:[ \t]+Configs:[ \t]*(?P<configs>\S*))?")
+
+
+def _dedicated(mode: str, controller_hosts: list) -> bool:
+    """KRaft with controllers of their own (a kafka_controller group) rather than
+    combined broker,controller nodes."""
+    return mode == "kraft" and len(controller_hosts) > 0
+
+
+def kafka_local_nodes(brokers, *, host: str, kafka_hosts, mode: str, controller_hosts,
+                      controller_id_base, controller_port, controller_port_offset,
+                      internal_port_offset, data_dir: str) -> list[dict]:
+    """Every Kafka node (broker or controller) of `host`: id, roles, ports, log dir."""
+    controller_hosts = list(controller_hosts or [])
+    dedicated = _dedicated(mode, controller_hosts)
+    nodes = []
+    if host in (kafka_hosts or []):
+        for broker in brokers or []:
+            port = int(broker["port"])
+            combined = mode == "kraft" and not dedicated
+            nodes.append({
+                "id": int(broker["id"]),
+                "port": port,
+                "internal_port": port + int(internal_port_offset),
+                "controller_port": port + int(controller_port_offset) if combined else None,
+                "roles": ("broker" if dedicated else "broker,controller")
+                if mode == "kraft" else "broker",
+                "log_dir": f"{data_dir}/broker-{broker['id']}",
+            })
+    if dedicated and host in controller_hosts:
+        node_id = int(controller_id_base) + controller_hosts.index(host)
+        nodes.append({"id": node_id, "port": None, "internal_port": None,
+                      "controller_port": int(controller_port), "roles": "controller",
+                      "log_dir": f"{data_dir}/controller-{node_id}"})
+    return nodes
+
+
+def kafka_quorum_voters(brokers_all, *, mode: str, controller_hosts, controller_id_base,
+                        controller_port, controller_port_offset) -> str:
+    """controller.quorum.voters: id@host:port of every controller, comma-separated."""
+    controller_hosts = list(controller_hosts or [])
+    if _dedicated(mode, controller_hosts):
+        voters = [f"{int(controller_id_base) + i}@{h}:{controller_port}"
+                  for i, h in enumerate(controller_hosts)]
+    else:
+        voters = [f"{b['id']}@{b['host']}:{int(b['port']) + int(controller_port_offset)}"
+                  for b in brokers_all or []]
+    return ",".join(voters)
+
+
+def kafka_forwarded_ports(brokers_all, *, host: str, local_brokers, enabled=True) -> list[dict]:
+    """External ports of brokers on other hosts, forwarded from localhost on `host`
+    ([{port, host}]); a port a local broker uses is never forwarded."""
+    if not enabled:
+        return []
+    local_ports = {int(b["port"]) for b in local_brokers or []}
+    return [{"port": int(b["port"]), "host": b["host"]} for b in brokers_all or []
+            if b["host"] != host and int(b["port"]) not in local_ports]
+
+
+def kafka_topics_described(stdout: str) -> dict[str, dict]:
+    """`kafka-topics.sh --describe` as {name: {partitions, replication, configs}}; the
+    configs are the topic's own overrides (what the tool lists)."""
+    out = {}
+    for m in _TOPIC_LINE.finditer(stdout or ""):
+        configs = dict(item.split("=", 1) for item in (m["configs"] or "").split(",")
+                       if "=" in item)
+        out[m["name"]] = {"partitions": int(m["partitions"]),
+                          "replication": int(m["replication"]), "configs": configs}
+    return out
+
+
+def kafka_topics_wanted(topics, *, default_replication, derived_min_insync) -> list[dict]:
+    """The declared topics with every field filled in. min.insync.replicas defaults to
+    the cluster's derived value, but never above RF - 1 (one replica may be down)."""
+    out = []
+    for topic in topics or []:
+        rf = int(topic.get("replication", default_replication))
+        min_isr = topic.get("min_insync_replicas", min(int(derived_min_insync), max(rf - 1, 1)))
+        out.append({"name": topic["name"], "partitions": int(topic.get("partitions", 1)),
+                    "replication": rf, "min_insync_replicas": int(min_isr)})
+    return out
+
+
+def kafka_topics_min_isr_drift(wanted, current) -> list[dict]:
+    """Existing topics whose min.insync.replicas is not the declared one."""
+    return [t for t in wanted or [] if t["name"] in (current or {}) and
+            current[t["name"]].get("configs", {}).get("min.insync.replicas")
+            != str(t["min_insync_replicas"])]
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "kafka_local_nodes": kafka_local_nodes,
+            "kafka_quorum_voters": kafka_quorum_voters,
+            "kafka_forwarded_ports": kafka_forwarded_ports,
+            "kafka_topics_described": kafka_topics_described,
+            "kafka_topics_wanted": kafka_topics_wanted,
+            "kafka_topics_min_isr_drift": kafka_topics_min_isr_drift,
+        }

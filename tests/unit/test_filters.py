@@ -1,0 +1,142 @@
+"""The filter plugins of plugins/filter (issue 19, item 8): role logic as Python, called
+from the roles' YAML, found by Ansible through ansible.cfg."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import project_filters
+
+ROOT = Path(__file__).resolve().parents[2]
+F = project_filters()
+
+KAFKA = dict(kafka_hosts=["a", "b"], controller_id_base=3000, controller_port=9193,
+             controller_port_offset=20000, internal_port_offset=10000, data_dir="/var/lib/kafka")
+BROKERS_ALL = [{"host": "a", "id": 0, "port": 9092}, {"host": "b", "id": 1, "port": 9093}]
+
+
+@pytest.mark.parametrize("path", ["roles/kafka/vars/main.yml", "roles/hadoop/vars/main.yml",
+                                  "roles/kafka/tasks/topics.yml"])
+def test_no_jinja_loops_left_in_the_yaml(path):
+    text = (ROOT / path).read_text()
+    assert not re.search(r"\{%-?\s*for\b", text), f"{path} still loops in Jinja"
+
+
+def test_ansible_finds_the_filters_through_ansible_cfg():
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+           "ANSIBLE_STRATEGY": "linear", "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
+           "ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false"}
+    expr = "{{ ['hdfs'] | hadoop_user_dirs(group='hadoop') }}"
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible"), "localhost", "-i", "localhost,",
+         "-c", "local", "-m", "ansible.builtin.debug", "-a", f"msg={expr}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout[-800:] + done.stderr[-800:]
+    assert "/user/hdfs" in done.stdout
+
+
+def test_zookeeper_mode_brokers_of_this_host_only():
+    nodes = F["kafka_local_nodes"]([{"id": 1, "port": "9093"}], host="b", mode="zookeeper",
+                                   controller_hosts=[], **KAFKA)
+    assert nodes == [{"id": 1, "port": 9093, "internal_port": 19093, "controller_port": None,
+                      "roles": "broker", "log_dir": "/var/lib/kafka/broker-1"}]
+    assert F["kafka_local_nodes"]([{"id": 1, "port": 9093}], host="c", mode="zookeeper",
+                                  controller_hosts=[], **KAFKA) == []
+
+
+def test_kraft_combined_and_dedicated_nodes():
+    combined = F["kafka_local_nodes"]([{"id": 0, "port": 9092}], host="a", mode="kraft",
+                                      controller_hosts=[], **KAFKA)
+    assert [(n["roles"], n["controller_port"]) for n in combined] == [("broker,controller", 29092)]
+    dedicated = F["kafka_local_nodes"]([{"id": 0, "port": 9092}], host="a", mode="kraft",
+                                       controller_hosts=["c", "a"], **KAFKA)
+    assert [(n["id"], n["roles"], n["controller_port"]) for n in dedicated] == [
+        (0, "broker", None), (3001, "controller", 9193)]
+    assert dedicated[1]["log_dir"] == "/var/lib/kafka/controller-3001"
+
+
+def test_quorum_voters():
+    kw = dict(controller_id_base=3000, controller_port=9193, controller_port_offset=20000)
+    assert F["kafka_quorum_voters"](BROKERS_ALL, mode="kraft", controller_hosts=[], **kw) == \
+        "0@a:29092,1@b:29093"
+    assert F["kafka_quorum_voters"](BROKERS_ALL, mode="kraft", controller_hosts=["x", "y"],
+                                    **kw) == "3000@x:9193,3001@y:9193"
+
+
+def test_forwarded_ports_skip_own_host_and_own_ports():
+    fwd = F["kafka_forwarded_ports"]
+    assert fwd(BROKERS_ALL, host="a", local_brokers=[{"id": 0, "port": 9092}]) == [
+        {"port": 9093, "host": "b"}]
+    # A broker elsewhere on a port this host uses itself is not forwarded.
+    assert fwd(BROKERS_ALL, host="a", local_brokers=[{"id": 7, "port": 9093}]) == []
+    assert fwd(BROKERS_ALL, host="c", local_brokers=[]) == [
+        {"port": 9092, "host": "a"}, {"port": 9093, "host": "b"}]
+    assert fwd(BROKERS_ALL, host="c", local_brokers=[], enabled=False) == []
+
+
+# kafka-topics.sh 3.6.1 --describe --exclude-internal, as the lab prints it.
+DESCRIBE = (
+    "Topic: events\tTopicId: 3Fq0pWq1Qx2\tPartitionCount: 3\tReplicationFactor: 3\t"
+    "Configs: min.insync.replicas=2,retention.ms=600000\n"
+    "\tTopic: events\tPartition: 0\tLeader: 0\tReplicas: 0,1,2\tIsr: 0,1,2\n"
+    "Topic: Hello-Kafka\tTopicId: 9xYz\tPartitionCount: 1\tReplicationFactor: 1\tConfigs: \n"
+    "\tTopic: Hello-Kafka\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1\n")
+
+
+def test_topics_described_reads_counts_and_overrides():
+    assert F["kafka_topics_described"](DESCRIBE) == {
+        "events": {"partitions": 3, "replication": 3,
+                   "configs": {"min.insync.replicas": "2", "retention.ms": "600000"}},
+        "Hello-Kafka": {"partitions": 1, "replication": 1, "configs": {}}}
+    assert F["kafka_topics_described"]("") == {}
+
+
+def test_topics_wanted_defaults_and_min_isr_cap():
+    wanted = F["kafka_topics_wanted"](
+        [{"name": "events", "partitions": 3}, {"name": "one", "replication": 1},
+         {"name": "own", "replication": 3, "min_insync_replicas": 1}],
+        default_replication="3", derived_min_insync="2")
+    assert wanted == [
+        {"name": "events", "partitions": 3, "replication": 3, "min_insync_replicas": 2},
+        {"name": "one", "partitions": 1, "replication": 1, "min_insync_replicas": 1},
+        {"name": "own", "partitions": 1, "replication": 3, "min_insync_replicas": 1}]
+
+
+def test_min_isr_drift_names_existing_topics_that_differ():
+    current = F["kafka_topics_described"](DESCRIBE)
+    wanted = [{"name": "events", "partitions": 3, "replication": 3, "min_insync_replicas": 2},
+              {"name": "Hello-Kafka", "partitions": 1, "replication": 1,
+               "min_insync_replicas": 1},
+              {"name": "new", "partitions": 1, "replication": 3, "min_insync_replicas": 2}]
+    # events already has 2; Hello-Kafka has no override (the broker's default applies);
+    # "new" does not exist yet (created with the right value).
+    assert [t["name"] for t in F["kafka_topics_min_isr_drift"](wanted, current)] == ["Hello-Kafka"]
+    wanted[0]["min_insync_replicas"] = 1
+    assert [t["name"] for t in F["kafka_topics_min_isr_drift"](wanted, current)] == [
+        "events", "Hello-Kafka"]
+
+
+def test_hadoop_user_dirs():
+    assert F["hadoop_user_dirs"](["spark", "hdfs"], group="hadoop") == [
+        {"path": "/user/spark", "owner": "spark", "group": "hadoop", "mode": "0755"},
+        {"path": "/user/hdfs", "owner": "hdfs", "group": "hadoop", "mode": "0755"}]
+
+
+def test_hadoop_restart_plan_daemon_order_then_host_order():
+    daemons = [{"name": "hdfs-namenode", "port": 9870}, {"name": "hdfs-datanode", "port": 9866},
+               {"name": "yarn-nodemanager", "port": 8042}]
+    hostvars = {"m": {"hadoop_restart_pending": ["hdfs-namenode"]},
+                "w1": {"hadoop_restart_pending": ["yarn-nodemanager", "hdfs-datanode"]},
+                "w2": {"hadoop_restart_pending": ["hdfs-datanode"]}, "w3": {}}
+    plan = F["hadoop_restart_plan"](daemons, play_hosts=["m", "w1", "w2", "w3"],
+                                    hostvars=hostvars)
+    assert [(p["daemon"], p["host"]) for p in plan] == [
+        ("hdfs-namenode", "m"), ("hdfs-datanode", "w1"), ("hdfs-datanode", "w2"),
+        ("yarn-nodemanager", "w1")]
+    assert json.dumps(plan)  # plain data for the handler's loop
