@@ -18,10 +18,16 @@ FACTS = {"architecture": "x86_64", "python": {"version": {"major": 3, "minor": 1
          "systemd": {"version": 252}}
 
 
+# The controller's artifact manifest as a play reads it (a lookup of manifest.json).
+SPARK_SHA256 = "5b3c7a4e91d0f2a8" + "0" * 48
+MANIFEST = {"products": {"spark": {"version": "3.5.0", "sha256": SPARK_SHA256}}}
+
+
 def Vars(role: str, host: str = "hadoop-master", extra: dict | None = None,
          facts: dict | None = None) -> RoleVars:
     """One host's variables for one role, on the 3-host lab, facts over FACTS."""
-    return RoleVars(role, host, facts={**FACTS, **(facts or {})}, extra=extra)
+    return RoleVars(role, host, facts={**FACTS, **(facts or {})},
+                    extra={"streamstack_artifacts_manifest": MANIFEST, **(extra or {})})
 
 
 def render(v: RoleVars, template: str) -> str:
@@ -80,11 +86,29 @@ def test_spark_defaults_yarn_lab():
     assert conf["spark.dynamicAllocation.enabled"] == "false"
     assert conf["spark.eventLog.enabled"] == "true"
     assert conf["spark.eventLog.dir"] == "hdfs://hadoop-master:9000/spark-logs"
-    assert conf["spark.yarn.archive"] == "hdfs://hadoop-master:9000/spark/spark-jars-3.5.0.zip"
+    assert conf["spark.yarn.archive"] == (
+        "hdfs://hadoop-master:9000/spark/spark-jars-3.5.0-5b3c7a4e91d0f2a8.zip")
     assert conf["spark.pyspark.python"] == "python3"
     assert conf["spark.yarn.appMasterEnv.PYSPARK_PYTHON"] == "python3"
     # Nothing pulls packages at submit time: no --packages / ivy settings.
     assert not any("jars.packages" in key or "ivy" in key for key in conf)
+
+
+def test_jars_archive_is_named_by_the_manifest_digest_and_switches_with_it():
+    """New jars (a connector upgrade) change the Spark tarball's sha256: the archive gets
+    a new name, so it is built and uploaded again and spark.yarn.archive points to it."""
+    before = spark_defaults(render(Vars("spark"), "spark-defaults.conf.j2"))
+    other = {"products": {"spark": {"version": "3.5.0", "sha256": "9e" * 32}}}
+    after = spark_defaults(render(Vars("spark", extra={"streamstack_artifacts_manifest": other}),
+                                  "spark-defaults.conf.j2"))
+    assert before["spark.yarn.archive"] != after["spark.yarn.archive"]
+    assert after["spark.yarn.archive"].endswith("/spark/spark-jars-3.5.0-9e9e9e9e9e9e9e9e.zip")
+    # The build and the upload key on that name, not on "built once".
+    tasks = yaml.safe_load((ROLES / "spark/tasks/yarn_archive.yml").read_text())
+    build = next(t for t in tasks if t["name"].startswith("Spark | Build the jars archive"))
+    assert build["ansible.builtin.command"]["creates"].endswith("{{ spark_yarn_archive_name }}")
+    upload = next(t for t in tasks if t["name"].startswith("Spark | Upload the jars archive"))
+    assert "{{ spark_yarn_archive }}" in upload["ansible.builtin.command"]["argv"]
 
 
 def test_spark_defaults_local_master_has_no_yarn_settings():
