@@ -47,7 +47,11 @@ def failure_lines(records: list[dict]) -> list[str]:
 
 
 def exit_code(pytest_code: int, records: list[dict]) -> int:
-    """Non-zero when anything is down, nothing ran, or pytest failed on its own."""
-    if not records or any(r["state"] == "failed" for r in records):
+    """Non-zero when anything is down, nothing ran (no check passed: none collected, or
+    every one skipped, e.g. a wrong -k or an inventory without the groups), or pytest
+    failed on its own."""
+    if not any(r["state"] == "passed" for r in records):
+        return 1
+    if any(r["state"] == "failed" for r in records):
         return 1
     return 0 if pytest_code == 0 else 1

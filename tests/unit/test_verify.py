@@ -27,6 +27,14 @@ def test_exit_code_is_non_zero_when_anything_failed_or_nothing_ran():
     assert verify.exit_code(2, passed) == 1
 
 
+def test_exit_code_is_non_zero_when_every_check_skipped():
+    """pytest exits 0 when all it ran skipped (no host in the groups, a -k that selects
+    only skipping checks): nothing was verified, so verify must not pass."""
+    skipped = [_record("h", "kafka", "units", "skipped", "not in group"),
+               _record("h", "zookeeper", "ruok", "skipped", "not in group")]
+    assert verify.exit_code(0, skipped) == 1
+
+
 def test_failure_lines_name_host_service_and_detail_of_failures_only():
     records = [
         _record("hadoop-worker1", "kafka", "units", "passed"),
