@@ -3,10 +3,10 @@ report of every test's figures.
 
 Everything runs on the first spark_client host (hadoop-master in the lab) through the
 testinfra host, like tests/e2e; the e2e and infra helpers (scripts, checkpoint reader,
-Spark count, broker list) are reused from tests/e2e and tests/infra rather than copied. Each test
-records its figures with ``figures(name, **values)``: they are printed at the end of the
-run and written to runs/reliability-report.json (STREAMSTACK_RELIABILITY_REPORT
-overrides the path).
+Spark count, broker list) are reused from tests/e2e and tests/infra rather than copied. Each
+test records its figures with ``figures(name, **values)``; the suite writes one report per
+run, every scenario with its verdict and figures, to bench/results/reliability-<UTC
+stamp>.json (STREAMSTACK_RELIABILITY_REPORT overrides the path), and prints them at the end.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-REPORT = Path(os.environ.get("STREAMSTACK_RELIABILITY_REPORT",
-                             ROOT / "runs" / "reliability-report.json"))
+REPORT_PATH = Path(os.environ.get(
+    "STREAMSTACK_RELIABILITY_REPORT",
+    ROOT / "bench" / "results" / f"reliability-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"))
 
 
 def _load(relative: str, name: str):
@@ -118,40 +119,111 @@ WATCH = r'''
 import json, os, sys, time
 from kafka.admin import KafkaAdminClient
 bootstrap, stop, out, max_seconds = sys.argv[1:5]
-admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), request_timeout_ms=5000)
-counts, start = [], time.monotonic()
+# A sample that fails (no broker answers, a timeout) counts as 0 brokers: a cluster that
+# cannot even say who is in it is not "at most one down".
+admin, counts, failed, start = None, [], 0, time.monotonic()
 while not os.path.exists(stop) and time.monotonic() - start < float(max_seconds):
     try:
+        admin = admin or KafkaAdminClient(bootstrap_servers=bootstrap.split(","),
+                                          request_timeout_ms=5000)
         counts.append(len(admin.describe_cluster()["brokers"]))
     except Exception:
-        counts.append(-1)
+        counts.append(0)
+        failed += 1
     time.sleep(1)
 with open(out, "w") as handle:
-    json.dump({"samples": len(counts), "min_brokers": min(c for c in counts if c >= 0),
-               "failed_samples": counts.count(-1)}, handle)
+    json.dump({"samples": len(counts), "min_brokers": min(counts, default=0),
+               "failed_samples": failed}, handle)
 '''
 
-_figures: dict[str, dict] = {}
+class Report:
+    """One run of the suite: every collected scenario with its verdict (passed, failed,
+    skipped with the reason, or not run) and the figures it recorded, rewritten after
+    each scenario so an interrupted run still leaves what it measured."""
+
+    ORDER = {"failed": 0, "passed": 1, "skipped": 2, "not run": 3}
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.started = datetime.now(UTC).isoformat(timespec="seconds")
+        self.scenarios: dict[str, dict] = {}
+        self.current: str | None = None
+        self.meta: dict = {}
+
+    def collected(self, names: list[str]) -> None:
+        for name in names:
+            self.scenarios.setdefault(name, {"verdict": "not run", "figures": {}, "runs": []})
+
+    def begin(self, scenario: str) -> None:
+        self.collected([scenario])
+        self.current = scenario
+
+    def figures(self, name: str, values: dict) -> None:
+        self.collected([self.current or name])
+        self.scenarios[self.current or name]["figures"].setdefault(name, {}).update(values)
+        self.write()
+
+    def outcome(self, scenario: str, node: str, verdict: str, seconds: float,
+                reason: str = "") -> None:
+        """One test instance's result; the scenario's verdict is the worst of its runs
+        (failed, then passed, then skipped: the other hosts of a run skip on purpose)."""
+        self.collected([scenario])
+        entry = self.scenarios[scenario]
+        run = {"node": node, "verdict": verdict, "seconds": round(seconds, 1)}
+        if reason:
+            run["reason"] = reason
+        entry["runs"].append(run)
+        entry["verdict"] = min((r["verdict"] for r in entry["runs"]), key=self.ORDER.__getitem__)
+        reasons = sorted({r["reason"] for r in entry["runs"]
+                          if r.get("reason") and r["verdict"] == entry["verdict"]})
+        entry["reason"] = "; ".join(reasons) if entry["verdict"] != "passed" else ""
+        self.write()
+
+    def verdict(self) -> str:
+        """failed when any scenario failed, passed when all passed, else incomplete."""
+        verdicts = {s["verdict"] for s in self.scenarios.values()}
+        if not verdicts or "failed" in verdicts:
+            return "failed"
+        return "passed" if verdicts == {"passed"} else "incomplete"
+
+    def data(self, finished: bool = False) -> dict:
+        return {"suite": "reliability", "started": self.started,
+                "finished": datetime.now(UTC).isoformat(timespec="seconds") if finished else None,
+                **self.meta, "verdict": self.verdict(), "scenarios": self.scenarios}
+
+    def write(self, finished: bool = False) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data(finished), indent=2, sort_keys=True) + "\n")
+        tmp.replace(self.path)
+
+    def summary_lines(self) -> list[str]:
+        lines = []
+        for name, entry in self.scenarios.items():
+            lines.append(f"{name}: {entry['verdict']}"
+                         + (f" ({entry['reason']})" if entry.get("reason") else ""))
+            lines += [f"  {fig}: {json.dumps(values, sort_keys=True)}"
+                      for fig, values in entry["figures"].items()]
+        return [*lines, f"report: {self.path}"] if lines else []
+
+
+REPORT = Report(REPORT_PATH)
 
 
 def figures(name: str, **values) -> dict:
     """Record a test's figures (printed at the end, written to the JSON report)."""
-    entry = _figures.setdefault(name, {})
-    entry.update(values)
     print(f"{name}: {json.dumps(values, sort_keys=True)}")
-    _write_report()
-    return entry
+    REPORT.figures(name, values)
+    return values
 
 
-def _write_report() -> None:
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(json.dumps({"written": datetime.now(UTC).isoformat(
-        timespec="seconds"), "tests": _figures}, indent=2, sort_keys=True) + "\n")
-
-
-def summary_lines() -> list[str]:
-    lines = [f"{name}: {json.dumps(values, sort_keys=True)}" for name, values in _figures.items()]
-    return [*lines, f"report: {REPORT}"] if lines else []
+def require_scenarios(state: dict, needed: dict[str, str]) -> None:
+    """Skip, and say why, when a scenario this one re-checks did not run in this session
+    (needed: state key -> scenario name)."""
+    missing = [name for key, name in needed.items() if key not in state]
+    if missing:
+        pytest.skip(f"re-checks what {' and '.join(missing)} left, and that did not run in "
+                    "this session (run the whole suite)")
 
 
 # --- helpers --------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from reliability_lib import (
     figures,
     infra_kafka,
     install_scripts,
+    require_scenarios,
     unit_states,
     wait_no_under_replicated,
 )
@@ -162,11 +163,15 @@ def test_3_jobs_killed_during_ingestion_exact_results(node, bootstrap):
 
 # --- 4 ----------------------------------------------------------------------------------
 
+SCENARIO_4_RECHECKS = {"s1": "scenario 1", "s3": "scenario 3"}
+
+
 def test_4_all_containers_restarted_everything_survives(node, bootstrap):
     variables = node.ansible.get_variables()
     if variables.get("ansible_connection") != "community.docker.docker" and \
             variables.get("ansible_connection") != "docker":
         pytest.skip("container hosts only (the local lab)")
+    require_scenarios(_state, SCENARIO_4_RECHECKS)
     hostname = node.backend.get_hostname()
     prefix = str(variables.get("ansible_host", hostname)).removesuffix(hostname)
     lab = lab_mod.Lab(prefix)
@@ -201,17 +206,16 @@ def test_4_all_containers_restarted_everything_survives(node, bootstrap):
     after_hdfs = e2e.login(node, "hdfs dfs -count /data /checkpoints", 120).stdout
     after_sink = e2e.checkpoint_offsets(node, f"{e2e.CHECKPOINT}/{e2e.SINK_TOPIC}")
     survived = {}
-    if "s1" in _state:  # every record of scenario 1 is still in its topic
-        survived["s1_consumed"] = _state["s1"]["load"].verify()["consumed"]
-        assert survived["s1_consumed"] == _state["s1"]["consumed"]
+    # Every record of scenario 1 is still in its topic.
+    survived["s1_consumed"] = _state["s1"]["load"].verify()["consumed"]
+    assert survived["s1_consumed"] == _state["s1"]["consumed"]
     # New records still reach HDFS, once each, from the sink's checkpoint.
     run = f"s4{uuid.uuid4().hex[:6]}"
     ends = e2e.produce(node, bootstrap, run, 500)
     e2e.wait_caught_up(node, f"{e2e.CHECKPOINT}/{e2e.SINK_TOPIC}", ends, 600)
     result = e2e.spark_count(node, run)
-    if "s3" in _state:
-        survived["s3_rows"] = e2e.spark_count(node, _state["s3"]["prefix"])["rows"]
-        assert survived["s3_rows"] == _state["s3"]["rows"]
+    survived["s3_rows"] = e2e.spark_count(node, _state["s3"]["prefix"])["rows"]
+    assert survived["s3_rows"] == _state["s3"]["rows"]
     figures("4_containers_restarted", containers=names, systemd_s=systemd_s,
             isr_after_s=isr_s, jobs_running_after_s=jobs_s, recovery_s=recovery_s,
             hdfs_before=before["hdfs"].split(), hdfs_after=after_hdfs.split(),
