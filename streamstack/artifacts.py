@@ -273,7 +273,10 @@ class RealResolver:
         with tempfile.TemporaryDirectory(prefix="streamstack-pom-") as tmp:
             pom = Path(tmp) / "pom.xml"
             pom.write_text(maven_pom(product, mset))
-            cmd = [self.mvn, "-B", "-q"]
+            # --strict-checksums: a jar (or pom) whose bytes do not match the .sha1/.md5
+            # the repository publishes fails the fetch instead of being recorded in the
+            # manifest as first downloaded (Maven's default policy only warns).
+            cmd = [self.mvn, "-B", "-q", "--strict-checksums"]
             if offline:
                 cmd.append("-o")
             cmd += ["-f", str(pom), "dependency:copy-dependencies",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
 import os
+import shutil
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -335,3 +338,69 @@ def test_default_cache_dir_honours_env(monkeypatch, tmp_path: Path):
     assert artifacts.default_cache_dir() == tmp_path / "c"
     monkeypatch.delenv("STREAMSTACK_CACHE")
     assert artifacts.default_cache_dir() == artifacts.project_root() / ".cache" / "artifacts"
+
+
+# --- Maven's strict checksum policy, with the real mvn --------------------------------
+
+def _file_repository(root: Path, jar: bytes, published_sha1: str) -> None:
+    """A Maven repository on disk with org.streamstack.check:tampered:1.0 whose jar's
+    .sha1 (what the repository publishes) is `published_sha1`."""
+    base = root / "org/streamstack/check/tampered/1.0"
+    base.mkdir(parents=True)
+    pom = (b'<project><modelVersion>4.0.0</modelVersion><groupId>org.streamstack.check'
+           b'</groupId><artifactId>tampered</artifactId><version>1.0</version></project>')
+    for name, data in (("tampered-1.0.pom", pom), ("tampered-1.0.jar", jar)):
+        (base / name).write_bytes(data)
+        digest = hashlib.sha1(data).hexdigest() if name.endswith(".pom") else published_sha1
+        (base / f"{name}.sha1").write_text(digest)
+        (base / f"{name}.md5").write_text(
+            hashlib.md5(data).hexdigest() if name.endswith(".pom") else "0" * 32)
+
+
+def _mvn_with_repository(tmp: Path, repo: Path) -> Path:
+    """The real mvn, with a settings file adding the on-disk repository and a local
+    repository of its own holding (hard links of) what ~/.m2 already has, so the
+    dependency plugin needs no network and only the checked artifact is downloaded."""
+    local = tmp / "m2"
+    home_repo = Path.home() / ".m2" / "repository"
+    subprocess.run(["cp", "-al", str(home_repo), str(local)], check=True)
+    settings = tmp / "settings.xml"
+    settings.write_text(
+        f"<settings><localRepository>{local}</localRepository><profiles><profile>"
+        "<id>check</id><repositories><repository><id>check</id>"
+        f"<url>{repo.as_uri()}</url></repository></repositories></profile></profiles>"
+        "<activeProfiles><activeProfile>check</activeProfile></activeProfiles></settings>")
+    wrapper = tmp / "mvn"
+    wrapper.write_text(f'#!/bin/sh\nexec {shutil.which("mvn")} -s {settings} "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+CHECKED = Product(name="checked", version="1.0", home_env="CHECKED_HOME",
+                  maven=(MavenSet(name="libs", dest="libs",
+                                  deps=(MavenDep("org.streamstack.check:tampered:1.0"),)),))
+
+
+def _needs_mvn_and_plugin():
+    plugin = Path.home() / ".m2/repository/org/apache/maven/plugins/maven-dependency-plugin"
+    if not shutil.which("mvn") or not (plugin / artifacts.DEPENDENCY_PLUGIN.split(":")[2]).is_dir():
+        pytest.skip("needs mvn and the dependency plugin in ~/.m2 (a first artifacts fetch)")
+
+
+@pytest.mark.parametrize("tampered", [True, False])
+def test_maven_jar_that_differs_from_the_published_checksum_fails_the_fetch(tmp_path, tampered):
+    _needs_mvn_and_plugin()
+    jar = b"PK\x05\x06" + b"\0" * 18  # an empty zip
+    published = hashlib.sha1(b"the jar the repository released").hexdigest() if tampered \
+        else hashlib.sha1(jar).hexdigest()
+    _file_repository(tmp_path / "repo", jar, published)
+    mvn = _mvn_with_repository(tmp_path, tmp_path / "repo")
+    fetch_it = functools.partial(fetch, tmp_path / "cache", progress=lambda s: None,
+                                 catalog={"checked": CHECKED}, resolver=RealResolver(mvn=str(mvn)))
+    if tampered:
+        with pytest.raises(ArtifactError, match="(?i)checksum"):
+            fetch_it()
+        assert not (tmp_path / "cache" / "manifest.json").exists() or "checked" not in \
+            json.loads((tmp_path / "cache" / "manifest.json").read_text())["products"]
+    else:
+        assert fetch_it()["products"][0]["status"] == "packed"
