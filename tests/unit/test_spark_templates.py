@@ -168,7 +168,9 @@ def test_standalone_option():
 
 def test_kafka_python_wheel_paths():
     v = Vars("spark")
-    assert v["_spark_kafka_wheel"] == "kafka_python-2.2.15-py2.py3-none-any.whl"
+    assert [w["wheel"] for w in v["_spark_wheels"]] == [
+        "kafka_python-2.2.15-py2.py3-none-any.whl", "pip-24.3.1-py3-none-any.whl"]
+    assert all(len(w["sha256"]) == 64 for w in v["_spark_wheels"])
     assert v["_spark_site_packages"] == "/usr/local/lib/python3.11/dist-packages"
     assert v["spark_kafka_python_wheel_dir"] == str(ROOT / ".cache" / "wheels")
 

@@ -1,0 +1,78 @@
+"""kafka-python on the hosts (issue 19, item 5): installed by pip from the copied wheel,
+with --require-hashes, not unzipped. The role's real kafka_python.yml runs here through
+ansible-playbook on this machine, with its paths in a temporary directory: the wheel
+pinned in the defaults installs; a wheel with other bytes under the same name does not."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+WHEELS = ROOT / ".cache" / "wheels"
+DEFAULTS = yaml.safe_load((ROOT / "roles/spark/defaults/main.yml").read_text())
+KAFKA = f"kafka_python-{DEFAULTS['spark_kafka_python_version']}-py2.py3-none-any.whl"
+PIP = f"pip-{DEFAULTS.get('spark_pip_version', '24.3.1')}-py3-none-any.whl"
+
+
+def _wheels(tmp: Path) -> Path:
+    """The controller's wheel directory, from the cache a site.yml run fills."""
+    if not (WHEELS / KAFKA).is_file() or not (WHEELS / PIP).is_file():
+        pytest.skip(f"needs {KAFKA} and {PIP} in .cache/wheels (a site.yml run downloads them)")
+    out = tmp / "controller"
+    out.mkdir()
+    for name in (KAFKA, PIP):
+        shutil.copy(WHEELS / name, out / name)
+    return out
+
+
+def _install(tmp: Path, wheel_dir: Path) -> subprocess.CompletedProcess:
+    site, data = tmp / "site-packages", tmp / "spark-data"
+    site.mkdir()
+    data.mkdir()
+    play = [{"name": "kafka-python", "hosts": "localhost", "gather_facts": False, "tasks": [{
+        "name": "Install", "ansible.builtin.include_role": {
+            "name": "spark", "tasks_from": "kafka_python.yml"},
+        "vars": {"spark_kafka_python_wheel_dir": str(wheel_dir), "spark_data_dir": str(data),
+                 "_spark_site_packages": str(site), "_spark_kafka_wheel": KAFKA}}]}]
+    (tmp / "play.yml").write_text(yaml.safe_dump(play))
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+           "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_STRATEGY": "linear",
+           "ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+           "ANSIBLE_PYTHON_INTERPRETER": shutil.which("python3") or sys.executable}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c",
+         "local", str(tmp / "play.yml")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_pinned_wheel_is_installed_by_pip(tmp_path):
+    done = _install(tmp_path, _wheels(tmp_path))
+    assert done.returncode == 0, done.stdout[-2000:]
+    info = next((tmp_path / "site-packages").glob("kafka_python-*.dist-info")) / "INSTALLER"
+    assert info.read_text().strip() == "pip"
+    assert (tmp_path / "site-packages" / "kafka" / "__init__.py").is_file()
+
+
+def test_wheel_with_other_bytes_is_refused(tmp_path):
+    wheel_dir = _wheels(tmp_path)
+    # The same name and a valid wheel, one byte of metadata changed: not the published file.
+    src, dst = wheel_dir / KAFKA, tmp_path / "tampered.whl"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.endswith("/METADATA"):
+                data += b"\n"
+            zout.writestr(item, data)
+    shutil.move(dst, src)
+    done = _install(tmp_path, wheel_dir)
+    assert done.returncode != 0, done.stdout[-2000:]
+    assert "HASH" in done.stdout.upper(), done.stdout[-2000:]
+    assert not list((tmp_path / "site-packages").glob("kafka*"))
