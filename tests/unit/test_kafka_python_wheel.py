@@ -5,15 +5,13 @@ pinned in the defaults installs; a wheel with other bytes under the same name do
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
+from role_play import run_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
 WHEELS = ROOT / ".cache" / "wheels"
@@ -33,24 +31,13 @@ def _wheels(tmp: Path) -> Path:
     return out
 
 
-def _install(tmp: Path, wheel_dir: Path) -> subprocess.CompletedProcess:
+def _install(tmp: Path, wheel_dir: Path):
     site, data = tmp / "site-packages", tmp / "spark-data"
     site.mkdir()
     data.mkdir()
-    play = [{"name": "kafka-python", "hosts": "localhost", "gather_facts": False, "tasks": [{
-        "name": "Install", "ansible.builtin.include_role": {
-            "name": "spark", "tasks_from": "kafka_python.yml"},
-        "vars": {"spark_kafka_python_wheel_dir": str(wheel_dir), "spark_data_dir": str(data),
-                 "_spark_site_packages": str(site), "_spark_kafka_wheel": KAFKA}}]}]
-    (tmp / "play.yml").write_text(yaml.safe_dump(play))
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-           "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_STRATEGY": "linear",
-           "ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
-           "ANSIBLE_PYTHON_INTERPRETER": shutil.which("python3") or sys.executable}
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c",
-         "local", str(tmp / "play.yml")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    return run_tasks(tmp, "spark", "kafka_python.yml", {
+        "spark_kafka_python_wheel_dir": str(wheel_dir), "spark_data_dir": str(data),
+        "_spark_site_packages": str(site)})
 
 
 def test_pinned_wheel_is_installed_by_pip(tmp_path):

@@ -6,16 +6,14 @@ against real sockets: a server that answers, and one that accepts and never answ
 
 from __future__ import annotations
 
-import os
 import re
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import yaml
+from role_play import run_tasks
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = ROOT / "roles" / "zookeeper" / "tasks"
@@ -44,22 +42,11 @@ def _server(answer: bytes | None) -> tuple[socket.socket, int]:
 
 
 def _run_wait(tmp_path: Path, port: int, word: str, expect: str) -> tuple[int, float, str]:
-    play = [{"name": "wait", "hosts": "localhost", "gather_facts": False, "tasks": [{
-        "name": "Wait", "ansible.builtin.include_role": {"name": "zookeeper",
-                                                         "tasks_from": "wait.yml"},
-        "vars": {"zookeeper_client_port": port, "zookeeper_4lw_word": word,
-                 "zookeeper_4lw_expect": expect, "zookeeper_4lw_timeout": 1,
-                 "zookeeper_wait_retries": 2, "zookeeper_wait_delay": 1}}]}]
-    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-           "ANSIBLE_ROLES_PATH": str(ROOT / "roles"), "ANSIBLE_STRATEGY": "linear",
-           "ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
-           "ANSIBLE_PYTHON_INTERPRETER": sys.executable}
     started = time.monotonic()
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c",
-         "local", str(tmp_path / "play.yml")],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+    done = run_tasks(tmp_path, "zookeeper", "wait.yml", {
+        "zookeeper_client_port": port, "zookeeper_4lw_word": word,
+        "zookeeper_4lw_expect": expect, "zookeeper_4lw_timeout": 1,
+        "zookeeper_wait_retries": 2, "zookeeper_wait_delay": 1}, timeout=120)
     return done.returncode, time.monotonic() - started, done.stdout + done.stderr
 
 
