@@ -6,6 +6,7 @@ What a host should run comes from its inventory groups, so the same tests serve 
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -72,7 +73,9 @@ def test_configuration(spark_client):
         assert conf["spark.eventLog.enabled"] == "true"
         assert conf["spark.eventLog.dir"].endswith("/spark-logs")
     if conf["spark.master"] == "yarn":
-        assert conf["spark.yarn.archive"].endswith("/spark/spark-jars-3.5.0.zip")
+        # Named by the Spark tarball's digest (a new set of jars, a new archive).
+        assert re.search(r"/spark/spark-jars-3\.5\.0-[0-9a-f]{16}\.zip$",
+                         conf["spark.yarn.archive"]), conf["spark.yarn.archive"]
     env = spark_client.file("/etc/spark/spark-env.sh").content_string
     assert "HADOOP_CONF_DIR" in env
     profile = login(spark_client, "echo $SPARK_CONF_DIR $SPARK_HOME $PYSPARK_PYTHON").stdout
@@ -97,6 +100,12 @@ def test_kafka_python_installed(spark_client):
     done = spark_client.run("python3 -c 'import kafka; print(kafka.__version__)'")
     assert done.rc == 0, done.stderr
     assert done.stdout.strip().split(".")[:1] == ["2"]
+    variables = spark_client.ansible.get_variables()
+    if variables.get("spark_kafka_python_install", "wheel") == "wheel":
+        # Installed by pip with hashes (pip writes INSTALLER), not unzipped.
+        installer = spark_client.run(
+            "cat /usr/local/lib/python3*/dist-packages/kafka_python-*.dist-info/INSTALLER")
+        assert installer.stdout.strip() == "pip", installer.stderr
 
 
 def test_yarn_archive_in_hdfs_once(spark_client):

@@ -1,0 +1,76 @@
+"""Convergence that only a live lab shows (issue 19, items 2 and 3): a playbook run puts
+back what drifted or changed.
+
+    pytest tests/e2e/test_convergence.py --hosts=ansible://spark_client \
+        --ansible-inventory=INVENTORY
+
+1. min.insync.replicas of a declared topic changed by hand is set back to the declared
+   value by playbooks/kafka.yml;
+2. a new content digest of the Spark jars gives a new archive, uploaded to HDFS, and
+   spark.yarn.archive switches to it (then back, when the digest is the manifest's again).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from test_pipelines import SINK_TOPIC, bootstrap, login, node  # noqa: F401 (fixtures)
+
+from streamstack import runner
+
+
+@pytest.fixture(scope="module")
+def inventory(host) -> Path:
+    return Path(host.backend.ansible_inventory).resolve()
+
+
+def _topic_min_isr(node, bootstrap: str, topic: str) -> str | None:  # noqa: F811
+    done = login(node, f"kafka-topics.sh --bootstrap-server {bootstrap} --describe "
+                       f"--topic {topic}", 90)
+    assert done.rc == 0, done.stderr[-500:]
+    found = re.search(r"min\.insync\.replicas=(\d+)", done.stdout.splitlines()[0])
+    return found.group(1) if found else None
+
+
+def test_min_insync_replicas_of_a_declared_topic_is_reconciled(node, bootstrap, inventory):  # noqa: F811
+    declared = _topic_min_isr(node, bootstrap, SINK_TOPIC)
+    assert declared, f"{SINK_TOPIC} has no min.insync.replicas of its own"
+    drifted = "1" if declared != "1" else "2"
+    done = login(node, f"kafka-configs.sh --bootstrap-server {bootstrap} --alter --entity-type "
+                       f"topics --entity-name {SINK_TOPIC} --add-config "
+                       f"min.insync.replicas={drifted}", 90)
+    assert done.rc == 0, done.stderr[-500:]
+    assert _topic_min_isr(node, bootstrap, SINK_TOPIC) == drifted
+    summary, run_dir = runner.run_playbook("playbooks/kafka.yml", inventory, quiet=True)
+    assert summary.ok, runner.format_summary(summary, run_dir)
+    assert _topic_min_isr(node, bootstrap, SINK_TOPIC) == declared
+    assert any("min.insync.replicas" in task for task in summary.changed_tasks), \
+        summary.changed_tasks
+
+
+def _archive_setting(node) -> str:  # noqa: F811
+    text = node.file("/etc/spark/spark-defaults.conf").content_string
+    return re.search(r"^spark\.yarn\.archive\s+(\S+)", text, re.M).group(1)
+
+
+def test_new_jars_digest_uploads_and_switches_the_yarn_archive(node, inventory):  # noqa: F811
+    before = _archive_setting(node)
+    digest = "e2e0" * 16
+    try:
+        summary, run_dir = runner.run_playbook(
+            "playbooks/spark.yml", inventory, quiet=True,
+            extravars={"spark_yarn_archive_digest": digest})
+        assert summary.ok, runner.format_summary(summary, run_dir)
+        switched = _archive_setting(node)
+        assert switched != before and switched.endswith(f"-{digest[:16]}.zip")
+        assert login(node, f"hdfs dfs -test -e {switched}", 120).rc == 0
+        assert any("Upload the jars archive" in t for t in summary.changed_tasks)
+    finally:
+        back, run_dir = runner.run_playbook("playbooks/spark.yml", inventory, quiet=True)
+        login(node, f"hdfs dfs -rm -f -skipTrash /spark/spark-jars-*-{digest[:16]}.zip", 120)
+    assert back.ok, runner.format_summary(back, run_dir)
+    assert _archive_setting(node) == before
+    # The manifest's archive is in HDFS already: switching back uploads nothing.
+    assert not any("Upload the jars archive" in t for t in back.changed_tasks)
