@@ -259,7 +259,10 @@ def verify(inventory: str | None, keyword: str | None, prefix: str) -> None:
     # Unwrapped, so the broken host and daemon survive any terminal width.
     for line in failed:
         console.print(line, soft_wrap=True, highlight=False, markup=False)
-    console.print(f"{len(records)} checks, {len(failed)} failed")
+    passed = sum(r["state"] == "passed" for r in records)
+    console.print(f"{len(records)} checks, {passed} passed, {len(failed)} failed")
+    if not passed:
+        console.print("nothing was verified: no check ran to a pass", style="red")
     raise SystemExit(verify_mod.exit_code(code, records))
 
 
