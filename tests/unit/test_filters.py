@@ -3,6 +3,7 @@ from the roles' YAML, found by Ansible through ansible.cfg."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -11,9 +12,21 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import project_filters
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def project_filters() -> dict:
+    """Every filter of plugins/filter/*.py, by name."""
+    filters: dict = {}
+    for path in sorted((ROOT / "plugins" / "filter").glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"streamstack_filter_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        filters.update(module.FilterModule().filters())
+    return filters
+
+
 F = project_filters()
 
 KAFKA = dict(kafka_hosts=["a", "b"], controller_id_base=3000, controller_port=9193,
