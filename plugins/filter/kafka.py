@@ -21,9 +21,18 @@ def _dedicated(mode: str, controller_hosts: list) -> bool:
     return mode == "kraft" and len(controller_hosts) > 0
 
 
+def _controller_id(host: str, controller_hosts: list, base, hostvars) -> int:
+    """A dedicated controller's node.id: kafka_kraft_controller_id on the host when set
+    (stable whatever the inventory order), else base + its position in the group."""
+    explicit = (hostvars or {}).get(host, {}).get("kafka_kraft_controller_id")
+    if explicit not in (None, ""):
+        return int(explicit)
+    return int(base) + controller_hosts.index(host)
+
+
 def kafka_local_nodes(brokers, *, host: str, kafka_hosts, mode: str, controller_hosts,
                       controller_id_base, controller_port, controller_port_offset,
-                      internal_port_offset, data_dir: str) -> list[dict]:
+                      internal_port_offset, data_dir: str, hostvars=None) -> list[dict]:
     """Every Kafka node (broker or controller) of `host`: id, roles, ports, log dir."""
     controller_hosts = list(controller_hosts or [])
     dedicated = _dedicated(mode, controller_hosts)
@@ -42,7 +51,7 @@ def kafka_local_nodes(brokers, *, host: str, kafka_hosts, mode: str, controller_
                 "log_dir": f"{data_dir}/broker-{broker['id']}",
             })
     if dedicated and host in controller_hosts:
-        node_id = int(controller_id_base) + controller_hosts.index(host)
+        node_id = _controller_id(host, controller_hosts, controller_id_base, hostvars)
         nodes.append({"id": node_id, "port": None, "internal_port": None,
                       "controller_port": int(controller_port), "roles": "controller",
                       "log_dir": f"{data_dir}/controller-{node_id}"})
@@ -50,12 +59,12 @@ def kafka_local_nodes(brokers, *, host: str, kafka_hosts, mode: str, controller_
 
 
 def kafka_quorum_voters(brokers_all, *, mode: str, controller_hosts, controller_id_base,
-                        controller_port, controller_port_offset) -> str:
+                        controller_port, controller_port_offset, hostvars=None) -> str:
     """controller.quorum.voters: id@host:port of every controller, comma-separated."""
     controller_hosts = list(controller_hosts or [])
     if _dedicated(mode, controller_hosts):
-        voters = [f"{int(controller_id_base) + i}@{h}:{controller_port}"
-                  for i, h in enumerate(controller_hosts)]
+        voters = [f"{_controller_id(h, controller_hosts, controller_id_base, hostvars)}"
+                  f"@{h}:{controller_port}" for h in controller_hosts]
     else:
         voters = [f"{b['id']}@{b['host']}:{int(b['port']) + int(controller_port_offset)}"
                   for b in brokers_all or []]

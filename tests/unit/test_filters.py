@@ -153,3 +153,16 @@ def test_hadoop_restart_plan_daemon_order_then_host_order():
         ("hdfs-namenode", "m"), ("hdfs-datanode", "w1"), ("hdfs-datanode", "w2"),
         ("yarn-nodemanager", "w1")]
     assert json.dumps(plan)  # plain data for the handler's loop
+
+
+def test_an_explicit_controller_id_survives_a_reordered_group():
+    kw = dict(mode="kraft", controller_id_base=3000, controller_port=9193,
+              controller_port_offset=20000)
+    pinned = {"x": {"kafka_kraft_controller_id": 3000}, "y": {"kafka_kraft_controller_id": 3001}}
+    # y listed first now: without the pinned ids it would become 3000.
+    assert F["kafka_quorum_voters"](BROKERS_ALL, controller_hosts=["y", "x"], hostvars=pinned,
+                                    **kw) == "3001@y:9193,3000@x:9193"
+    nodes = F["kafka_local_nodes"]([], host="y", kafka_hosts=[], controller_hosts=["y", "x"],
+                                   internal_port_offset=10000, data_dir="/d", hostvars=pinned,
+                                   **kw)
+    assert [(n["id"], n["log_dir"]) for n in nodes] == [(3001, "/d/controller-3001")]
