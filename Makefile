@@ -19,8 +19,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
-deps: $(VENV)/.installed ## Python dependencies and Ansible collections
+deps: $(VENV)/.installed ## Python dependencies, Ansible collections, shellcheck (Debian)
 	$(BIN)/python -m streamstack.collections
+	scripts/ensure-shellcheck
 
 up: deps ## Engine, image, lab, artifacts, the full stack and the jobs
 	$(BIN)/streamstack up
@@ -31,8 +32,11 @@ down: deps ## Remove the lab (data volumes kept; `streamstack down --purge` drop
 status: deps
 	$(BIN)/streamstack status
 
-lint: deps ## ruff, ansible-lint (production profile), generated role docs up to date
+lint: deps ## ruff, ansible-lint (production profile), shellcheck, role docs up to date
 	$(BIN)/ruff check .
+	rm -rf .cache/launchers && mkdir -p .cache && $(BIN)/python -m streamstack.launchers .cache/launchers \
+	  > .cache/launchers.list
+	shellcheck -x $$(cat .cache/launchers.list) scripts/* .ci/run
 	$(BIN)/ansible-lint -q --offline --profile production
 	$(BIN)/python -m streamstack.docs --check
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from streamstack import release_layout
+
 
 @dataclass(frozen=True)
 class MavenDep:
@@ -45,9 +47,15 @@ class MavenSet:
     # dependencyManagement pins: Maven picks the nearest version, Gradle (which built the
     # upstream release) the highest; these restore the versions upstream ships.
     managed: tuple[str, ...] = ()
+    # A pom whose dependencyManagement is imported ("group:artifact:version"): the
+    # versions the upstream build resolved with (Hadoop's hadoop-project).
+    bom: str | None = None
     # Instead of copying the jars to ``dest``, unpack their entries below ``extract``
     # (a path prefix inside the jar) into ``dest``.
     extract: str | None = None
+    # Release layout of one component (Hadoop's share/hadoop/<component>): the declared
+    # artifacts go to ``dest``, the rest of their runtime closure to ``lib``.
+    lib: str | None = None
 
 
 @dataclass(frozen=True)
@@ -79,12 +87,16 @@ class Product:
     archive: Archive | None = None
     # Archive layout: (glob inside the unpacked top dir, destination dir) for jars that
     # are flattened into the product tree.
-    archive_jars: tuple[tuple[str, str], ...] = ()
+    # dest None: the file keeps its path below the top dir.
+    archive_jars: tuple[tuple[str, str | None], ...] = ()
     archive_exclude: tuple[str, ...] = ()  # fnmatch patterns (relative to the top dir)
     # Maven sets still needed with --source archive (the Spark Kafka connector).
     archive_maven: tuple[str, ...] = ()
     # Commands linked into /usr/local/bin on the hosts (relative to the product home).
     commands: tuple[str, ...] = field(default_factory=tuple)
+    # Upstream's dist-layout-stitching: sets are staged in order and a jar whose name is
+    # already anywhere below this directory is not copied again ("" = no such rule).
+    stitch: str = ""
 
     @property
     def dirname(self) -> str:
@@ -205,42 +217,43 @@ ZOOKEEPER = Product(
     commands=("bin/zkServer.sh", "bin/zkCli.sh"),
 )
 
-_HADOOP_MODULES = (
-    "hadoop-common",
-    "hadoop-hdfs",
-    "hadoop-hdfs-client",
-    "hadoop-yarn-server-resourcemanager",
-    "hadoop-yarn-server-nodemanager",
-    "hadoop-yarn-server-web-proxy",
-    "hadoop-yarn-server-applicationhistoryservice",
-    "hadoop-yarn-server-timelineservice",  # the RM loads TimelineCollectorManager
-    "hadoop-yarn-client",
-    "hadoop-mapreduce-client-app",
-    "hadoop-mapreduce-client-jobclient",
-    "hadoop-mapreduce-client-shuffle",
-    "hadoop-mapreduce-client-hs",
-    "hadoop-mapreduce-examples",
-    "hadoop-distcp",
-)
-
 # Old log4j 1.2.17 and its slf4j binding, pulled by some YARN/MapReduce modules.
 _HADOOP_LOGGING = ("org.slf4j:slf4j-log4j12", "log4j:log4j")
+
+
+def _hadoop_sets() -> tuple[MavenSet, ...]:
+    """One Maven set per release directory of streamstack/layouts/hadoop.yml, in its
+    order (upstream's dist-layout-stitching order: common first, so it keeps every
+    dependency it has). Declared modules go to the directory, the rest of their closure
+    to its lib/ (share/hadoop/tools/lib holds both)."""
+    layout = release_layout.load("hadoop", HADOOP_VERSION)
+    sets = []
+    for dest, modules in release_layout.module_jars(layout, HADOOP_VERSION).items():
+        jars_only = dest in layout.jars_only
+        deps = []
+        for module in modules:
+            artifact, _, classifier = module.partition(":")
+            coordinate = f"org.apache.hadoop:{artifact}:{HADOOP_VERSION}"
+            if classifier:  # a -tests jar: its module's closure comes with the main jar
+                deps.append(MavenDep(f"{coordinate}:{classifier}", exclusions=("*:*",)))
+            else:
+                deps.append(MavenDep(coordinate,
+                                     exclusions=("*:*",) if jars_only else _HADOOP_LOGGING))
+        lib = dest if dest.endswith("/lib") else f"{dest}/lib"
+        name = dest.removeprefix("share/hadoop/").replace("/", "-")
+        # With hadoop-project's managed versions, as upstream's build: without them Maven
+        # picks the nearest ones (old commons-compress, snappy-java and xz would land in
+        # share/hadoop/mapreduce/lib, and reload4j would be missing).
+        sets.append(MavenSet(name=name, dest=dest, deps=tuple(deps), lib=lib,
+                             bom=f"org.apache.hadoop:hadoop-project:{HADOOP_VERSION}"))
+    return tuple(sets)
+
 
 HADOOP = Product(
     name="hadoop",
     version=HADOOP_VERSION,
     home_env="HADOOP_HOME",
-    maven=(
-        MavenSet(
-            name="lib",
-            dest="share/hadoop/lib",
-            deps=tuple(MavenDep(f"org.apache.hadoop:{m}:{HADOOP_VERSION}",
-                                exclusions=_HADOOP_LOGGING)
-                       for m in _HADOOP_MODULES)
-            # Hadoop 3.3.6 ships reload4j (its pom's managed version) instead of log4j.
-            + (MavenDep("ch.qos.reload4j:reload4j:1.2.22"),
-               MavenDep("org.slf4j:slf4j-reload4j:1.7.36")),
-        ),
+    maven=_hadoop_sets() + (
         # The HDFS web UIs (webapps/hdfs, datanode, secondary, journal, static) are not in
         # the hadoop-hdfs jar; the release has them in share/hadoop/hdfs/webapps. The
         # same files are in the hadoop-hdfs "tests" jar: unpack only webapps/ from it.
@@ -257,12 +270,12 @@ HADOOP = Product(
         path=f"hadoop/common/hadoop-{HADOOP_VERSION}/hadoop-{HADOOP_VERSION}.tar.gz",
         sha512=None,
     ),
-    archive_jars=(("share/hadoop/**/*.jar", "share/hadoop/lib"),),
-    # Same set as the Maven layout: no shaded client jars, no tools (AWS SDK bundle, ...),
-    # no sources or test jars.
-    archive_exclude=("share/hadoop/client/*", "share/hadoop/tools/*", "*/sources/*",
-                     "*-tests.jar", "*-test-sources.jar", "*-sources.jar"),
+    # The release's share/ tree as it is (dest None keeps each path), less its sources,
+    # API diffs and documentation.
+    archive_jars=(("share/hadoop/**", None),),
+    archive_exclude=("*/sources/*", "*/jdiff/*", "share/doc/*"),
     commands=("bin/hadoop", "bin/hdfs", "bin/yarn", "bin/mapred"),
+    stitch="share/hadoop",
 )
 
 SPARK = Product(

@@ -404,3 +404,53 @@ def test_maven_jar_that_differs_from_the_published_checksum_fails_the_fetch(tmp_
             json.loads((tmp_path / "cache" / "manifest.json").read_text())["products"]
     else:
         assert fetch_it()["products"][0]["status"] == "packed"
+
+def _repo_jar(root: Path, group: str, artifact: str, version: str, data: bytes,
+              classifier: str = "") -> None:
+    name = f"{artifact}-{version}{'-' + classifier if classifier else ''}.jar"
+    path = root / group.replace(".", "/") / artifact / version / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def test_component_sets_stage_like_the_hadoop_release(tmp_path: Path):
+    """Declared modules in the component dir, their closure in lib/, each jar once."""
+    common = MavenSet(name="common", dest="share/h/common", lib="share/h/common/lib",
+                      deps=(MavenDep("org.h:h-common:1"), MavenDep("org.h:h-common:1:tests")))
+    yarn = MavenSet(name="yarn", dest="share/h/yarn", lib="share/h/yarn/lib",
+                    deps=(MavenDep("org.h:h-yarn:1"),))
+    mapred = MavenSet(name="mapreduce", dest="share/h/mapreduce", lib="share/h/mapreduce/lib",
+                      deps=(MavenDep("org.h:h-mr:1"),))
+    product = Product(name="h", version="1", home_env="H_HOME", maven=(common, yarn, mapred),
+                      stitch="share/h")
+    inputs = tmp_path / "inputs"
+    _repo_jar(inputs / "maven/common", "org.h", "h-common", "1", b"c")
+    _repo_jar(inputs / "maven/common", "org.h", "h-common", "1", b"ct", "tests")
+    _repo_jar(inputs / "maven/common", "org.x", "guava", "9", b"g")
+    _repo_jar(inputs / "maven/yarn", "org.h", "h-yarn", "1", b"y")
+    _repo_jar(inputs / "maven/yarn", "org.h", "h-common", "1", b"c")  # already in common
+    _repo_jar(inputs / "maven/yarn", "org.x", "guava", "9", b"g")  # already in common/lib
+    _repo_jar(inputs / "maven/yarn", "org.x", "jersey", "1", b"j")
+    _repo_jar(inputs / "maven/yarn", "org.h", "h-mr", "1", b"m")  # mapreduce's own module
+    _repo_jar(inputs / "maven/mapreduce", "org.h", "h-mr", "1", b"m")
+    stage = tmp_path / "stage"
+    artifacts.stage_product(product, "maven", inputs, stage)
+    files = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*.jar"))
+    assert files == [
+        "share/h/common/h-common-1-tests.jar",
+        "share/h/common/h-common-1.jar",
+        "share/h/common/lib/guava-9.jar",
+        "share/h/mapreduce/h-mr-1.jar",
+        "share/h/yarn/h-yarn-1.jar",
+        "share/h/yarn/lib/jersey-1.jar",
+    ]
+
+
+def test_hadoop_sets_import_hadoop_project_versions_like_the_upstream_build():
+    hadoop = PRODUCTS["hadoop"]
+    component_sets = [m for m in hadoop.maven if m.lib]
+    assert component_sets and all(
+        m.bom == f"org.apache.hadoop:hadoop-project:{hadoop.version}" for m in component_sets)
+    pom = artifacts.maven_pom(hadoop, component_sets[0])
+    assert ("<artifactId>hadoop-project</artifactId><version>3.3.6</version>"
+            "<type>pom</type><scope>import</scope>") in pom

@@ -92,7 +92,10 @@ def test_yarn_site_three_hosts(local):
     assert yarn["yarn.nodemanager.vmem-check-enabled"] == "false"
     assert "JAVA_HOME" in yarn["yarn.nodemanager.env-whitelist"].split(",")
     assert "HADOOP_MAPRED_HOME" in yarn["yarn.nodemanager.env-whitelist"].split(",")
-    assert yarn["yarn.application.classpath"] == "/etc/hadoop,/opt/hadoop/share/hadoop/lib/*"
+    share = "/opt/hadoop/share/hadoop"
+    assert yarn["yarn.application.classpath"].split(",") == [
+        "/etc/hadoop", f"{share}/common/*", f"{share}/common/lib/*", f"{share}/hdfs/*",
+        f"{share}/hdfs/lib/*", f"{share}/yarn/*", f"{share}/yarn/lib/*"]
     assert yarn["yarn.nodemanager.local-dirs"] == "/var/lib/hadoop/yarn-local"
     assert yarn["yarn.nodemanager.log-dirs"] == "/var/lib/hadoop/yarn-logs"
 
@@ -156,7 +159,7 @@ def test_mapred_site(local, single):
         for key in ("yarn.app.mapreduce.am.env", "mapreduce.map.env", "mapreduce.reduce.env"):
             assert mapred[key] == "HADOOP_MAPRED_HOME=/opt/hadoop"
         assert mapred["mapreduce.application.classpath"] == (
-            "/etc/hadoop,/opt/hadoop/share/hadoop/lib/*")
+            "/opt/hadoop/share/hadoop/mapreduce/*,/opt/hadoop/share/hadoop/mapreduce/lib/*")
         assert mapred["mapreduce.jobhistory.address"] == f"{master}:10020"
         assert mapred["mapreduce.jobhistory.webapp.address"] == f"{master}:19888"
         for key in ("yarn.app.mapreduce.am.resource.mb", "mapreduce.map.memory.mb",

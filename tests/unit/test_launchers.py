@@ -130,7 +130,7 @@ def test_launchers_work_through_a_symlink(tree: Path):
     cp = argv[argv.index("-cp") + 1]
     assert str(tree / "kafka") in cp
     argv = run(link_dir / "hdfs", "version", java_home=tree / "jdk")
-    assert f"{tree / 'hadoop'}/share/hadoop/lib/*" in argv[argv.index("-cp") + 1]
+    assert f"{tree / 'hadoop'}/share/hadoop/common/*" in argv[argv.index("-cp") + 1]
 
 
 def test_hadoop_dispatch_and_environment(tree: Path):
@@ -152,7 +152,7 @@ def test_hadoop_dispatch_and_environment(tree: Path):
                    "java.base/java.util.concurrent", "java.security.jgss/sun.security.krb5"):
         assert f"--add-opens={module}=ALL-UNNAMED" in argv
     cp = argv[argv.index("-cp") + 1]
-    assert cp == f"{conf}:{home}/share/hadoop/hdfs:{home}/share/hadoop/lib/*"
+    assert cp == release_classpath(conf, home)
 
     argv = run(home / "bin" / "yarn", "application", "-list", env=env, java_home=tree / "jdk")
     assert argv[-3:] == ["org.apache.hadoop.yarn.client.cli.ApplicationCLI", "application",
@@ -160,6 +160,10 @@ def test_hadoop_dispatch_and_environment(tree: Path):
     argv = run(home / "bin" / "yarn", "resourcemanager", java_home=tree / "jdk",
                env={**env, "YARN_RESOURCEMANAGER_OPTS": "-Drm=1"})
     assert "-Drm=1" in argv and "-Dnn=1" not in argv
+    timeline = f"{home}/share/hadoop/yarn/timelineservice/*"
+    assert argv[argv.index("-cp") + 1].split(":")[-2] == timeline
+    argv = run(home / "bin" / "hadoop", "distcp", "a", "b", env=env, java_home=tree / "jdk")
+    assert argv[argv.index("-cp") + 1].endswith(f":{home}/share/hadoop/tools/lib/*")
     argv = run(home / "bin" / "mapred", "historyserver", java_home=tree / "jdk",
                env={**env, "MAPRED_HISTORYSERVER_OPTS": "-Dhs=1", "HADOOP_HEAPSIZE_MAX": "1g"})
     assert argv[-1] == "org.apache.hadoop.mapreduce.v2.hs.JobHistoryServer"
@@ -167,7 +171,16 @@ def test_hadoop_dispatch_and_environment(tree: Path):
     argv = run(home / "bin" / "hadoop", "fs", "-ls", "/", env=env, java_home=tree / "jdk")
     assert argv[-3:] == ["org.apache.hadoop.fs.FsShell", "-ls", "/"]
     out = run(home / "bin" / "hadoop", "classpath", env=env)
-    assert out == [f"{conf}:{home}/share/hadoop/hdfs:{home}/share/hadoop/lib/*"]
+    assert out == [release_classpath(conf, home)]
+
+
+def release_classpath(conf: Path, home: Path) -> str:
+    """What `hadoop classpath` prints with the Hadoop 3.3.6 release layout."""
+    share = f"{home}/share/hadoop"
+    return ":".join([str(conf), f"{share}/common/lib/*", f"{share}/common/*",
+                     f"{share}/hdfs", f"{share}/hdfs/lib/*", f"{share}/hdfs/*",
+                     f"{share}/mapreduce/lib/*", f"{share}/mapreduce/*",
+                     f"{share}/yarn", f"{share}/yarn/lib/*", f"{share}/yarn/*"])
 
 
 def test_hadoop_commands_cover_the_contract():
@@ -235,3 +248,62 @@ def test_spark_wrapper_sets_spark_home_through_a_symlink(tmp_path: Path):
     link = tmp_path / "spark-submit"
     link.symlink_to(home / "streamstack-bin" / "spark-submit")
     assert run(link, "--version") == [f"{home} --version"]
+
+
+@pytest.fixture()
+def systemd(tree: Path) -> Path:
+    """A fake systemctl on PATH that knows two units and logs every call."""
+    bindir = tree / "fakebin"
+    bindir.mkdir()
+    log = tree / "systemctl.log"
+    script = bindir / "systemctl"
+    script.write_text(f"""#!/bin/sh
+echo "$*" >> {log}
+case "$1 $2" in
+  "cat hdfs-namenode.service"|"cat yarn-resourcemanager.service") exit 0 ;;
+  cat*) exit 1 ;;
+  is-active*) echo active ;;
+esac
+""")
+    script.chmod(0o755)
+    return bindir
+
+
+def sbin(tree: Path, bindir: Path, name: str, *args: str) -> subprocess.CompletedProcess:
+    env = {"PATH": f"{bindir}:{os.environ['PATH']}"}
+    return subprocess.run([str(tree / "hadoop" / "sbin" / name), *args], capture_output=True,
+                          text=True, env=env, check=False)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sbin scripts drive systemd as root")
+def test_sbin_scripts_drive_the_units_of_this_host(tree: Path, systemd: Path):
+    log = tree / "systemctl.log"
+    done = sbin(tree, systemd, "start-dfs.sh")
+    assert done.returncode == 0, done.stderr
+    assert "start hdfs-namenode.service" in log.read_text().splitlines()
+    assert "datanode" in done.stdout and "secondarynamenode" in done.stdout  # named, absent
+    assert "start hdfs-datanode.service" not in log.read_text()
+    done = sbin(tree, systemd, "yarn-daemon.sh", "stop", "resourcemanager")
+    assert done.returncode == 0 and "stop yarn-resourcemanager.service" in log.read_text()
+    done = sbin(tree, systemd, "hadoop-daemon.sh", "--config", "/etc/hadoop", "start",
+                "namenode")
+    assert done.returncode == 0, done.stderr
+    # a daemon the script does not own is refused, like upstream's usage check
+    assert sbin(tree, systemd, "mr-jobhistory-daemon.sh", "start", "namenode").returncode == 1
+
+
+def test_every_sbin_script_of_the_table_is_rendered():
+    files = launchers.render("hadoop")
+    for name in (*launchers.HADOOP_SBIN_UNITS, *launchers.HADOOP_SBIN_DAEMON):
+        text, mode = files[f"sbin/{name}"]
+        assert mode == launchers.EXEC and text.startswith("#!/usr/bin/env bash")
+    assert "hadoop_units start namenode secondarynamenode datanode" in \
+        files["sbin/start-dfs.sh"][0]
+
+
+def test_kafka_release_config_files_are_in_the_tree():
+    files = launchers.render("kafka")
+    for name in ("server.properties", "zookeeper.properties", "producer.properties",
+                 "consumer.properties"):
+        assert f"config/{name}" in files
+    assert "bootstrap.servers=localhost:9092" in files["config/producer.properties"][0]
