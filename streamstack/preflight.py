@@ -29,7 +29,7 @@ The structure::
                     "cluster_id_file": None},  # <kafka_data_dir>/cluster.id (KRaft)
             },
             "reach": {              # absent: not tried (unit tests); else the first contact
-                "answered": False, "address": "debian@192.0.2.10:22 (ssh)",
+                "answered": False, "address": "debian@192.0.2.10:22 (ssh)", "over_ssh": True,
                 "stage": "connect",  # or "become" (sudo failed), "python" (no module ran)
                 "message": "ssh: connect to host 192.0.2.10 port 22: Connection refused"},
             },
@@ -360,7 +360,7 @@ def hosts_answer(inv: Inventory) -> Iterable[Issue]:
             yield Issue(host, "ansible_python_interpreter", reach.get("address"),
                         f"connected, but Ansible's module did not run: {message}",
                         "install python3 on the host, or set ansible_python_interpreter")
-        elif str(reach.get("address", "")).endswith("(ssh)"):
+        elif reach.get("over_ssh", True):
             yield Issue(host, "ansible_host", reach.get("address"),
                         f"unreachable: {message}",
                         "check ansible_host/ansible_port/ansible_user in the inventory, that "

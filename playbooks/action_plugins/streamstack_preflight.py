@@ -154,17 +154,18 @@ class ActionModule(ActionBase):
 def _reach(raw: dict) -> dict:
     """What the first contact (the ping of playbooks/preflight.yml) found for a host."""
     connection = str(raw.get("ansible_connection") or "ssh")
+    over_ssh = connection in ("ssh", "paramiko", "smart")
     address = str(raw.get("ansible_host") or raw.get("inventory_hostname"))
-    if connection in ("ssh", "paramiko", "smart"):
+    if over_ssh:
         address = f"{raw.get('ansible_user') or '(your user)'}@{address}:" \
                   f"{raw.get('ansible_port') or 22}"
     address += f" ({connection})"
     result = raw.get("preflight_reach")
     if result is None:  # not tried: the first play did not run for this host
-        return {"answered": False, "address": address, "stage": "connect",
+        return {"answered": False, "address": address, "over_ssh": over_ssh, "stage": "connect",
                 "message": "the host was not tried (its first task did not run)"}
     if result.get("ping") == "pong":
-        return {"answered": True, "address": address}
+        return {"answered": True, "address": address, "over_ssh": over_ssh}
     message = str(result.get("msg") or result.get("module_stderr") or "no answer")
     lowered = message.lower()
     if any(word in lowered for word in ("sudo", "su:", "privilege escalation", "become")):
@@ -173,7 +174,8 @@ def _reach(raw: dict) -> dict:
         stage = "connect"
     else:
         stage = "python"
-    return {"answered": False, "address": address, "stage": stage, "message": message}
+    return {"answered": False, "address": address, "over_ssh": over_ssh, "stage": stage,
+            "message": message}
 
 
 def _template_error(template, error: AnsibleError) -> dict:
