@@ -125,6 +125,40 @@ def test_commands_on_path(host):
         assert host.exists(command), command
 
 
+def test_shipped_client_settings_are_what_the_tools_read(host):
+    """$KAFKA_HOME/config/{producer,consumer}.properties link to the role's files, and
+    the console tools given them write and read back (3.6's console tools still ask for
+    --bootstrap-server; acks and batching come from the file)."""
+    if not local_brokers(host):
+        pytest.skip("the kafka role ships them on Kafka hosts")
+    producer_file = host.file("/opt/kafka/config/producer.properties")
+    assert producer_file.is_symlink and producer_file.linked_to == "/etc/kafka/producer.properties"
+    settings = dict(line.split("=", 1) for line in producer_file.content_string.splitlines()
+                    if line and not line.startswith("#"))
+    assert settings["acks"] == "all" and int(settings["batch.size"]) > 16384
+    assert settings["bootstrap.servers"] == internal_bootstrap(brokers_all(host))
+    assert host.file("/opt/kafka/config/consumer.properties").linked_to == \
+        "/etc/kafka/consumer.properties"
+    if host.backend.get_hostname() != client_host_name(host):
+        return
+    topic, marker = f"shipped-{uuid.uuid4().hex[:8]}", f"m-{uuid.uuid4().hex[:8]}"
+    try:
+        produce = host.run(
+            "seq -f '%s-%%g' 5 | timeout 90 kafka-console-producer.sh --producer.config "
+            "/opt/kafka/config/producer.properties --bootstrap-server localhost:9092 "
+            "--topic %s", marker, topic)
+        assert produce.rc == 0, produce.stderr[-500:]
+        consume = host.run(
+            "timeout 120 kafka-console-consumer.sh --consumer.config "
+            "/opt/kafka/config/consumer.properties --bootstrap-server localhost:9092 "
+            "--topic %s --from-beginning "
+            "--max-messages 5 --timeout-ms 60000", topic)
+        assert sorted(consume.stdout.split()) == [f"{marker}-{i}" for i in range(1, 6)]
+    finally:
+        host.run("timeout 60 kafka-topics.sh --bootstrap-server %s --delete --topic %s",
+                 internal_bootstrap(brokers_all(host)), topic)
+
+
 def test_all_broker_ids_registered(host):
     brokers = brokers_all(host)
     if host.backend.get_hostname() != brokers[0]["host"]:

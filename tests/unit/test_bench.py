@@ -209,3 +209,19 @@ def test_pipeline_bench_runs_the_service_settings():
     assert args.sink_trigger == pipeline.SERVICE["trigger"]
     assert args.sink_max_offsets == pipeline.SERVICE["max_offsets"]
     assert args.sink_conf == pipeline.SERVICE["conf"]
+
+
+def test_kafka_runs_table_shows_every_run_with_its_cpu():
+    run = {"label": "rf3-acksall", "client_settings": "shipped", "throughput_limit": -1,
+           "mib_per_second": 20.5, "latency_p50_ms": 40, "latency_p99_ms": 300,
+           "client_cpu_seconds": 6.1,
+           "cpu": {"machine_busy_fraction": 0.97, "lab_cpu_seconds": 9.5, "wall_seconds": 6.0,
+                   "containers_cpu_seconds": {"hadoop-master": 5.0, "hadoop-worker1": 4.5}}}
+    doc = {"date": "2026-12-02T08:00:00+00:00", "machine": {"load_average_start": [3.5]},
+           "details": {"runs": [run], "rf3_acksall_half_rate": dict(run, throughput_limit=9000),
+                       "rf3_acksall_upstream": None}}
+    table = bench.kafka_runs_markdown(doc)
+    assert "load average 3.5" in table
+    assert "| rf3-acksall | shipped | none | 20.5 | 40 | 300 | 0.97 | 9.5 in 6.0 s " \
+           "| master 5.0, worker1 4.5 | 6.1 |" in table
+    assert "| 9000 |" in table and table.count("| rf3-acksall |") == 2
