@@ -559,7 +559,7 @@ def kafka_producer_run(ctx: Context, remote, bootstrap: str, run: KafkaRun,
            "tool_seconds": round(time.monotonic() - started, 1),
            "load_average": round(os.getloadavg()[0], 2),
            **parse_producer_perf(done.stdout),
-           "client_cpu_seconds": tool_cpu_seconds(done.stdout),
+           "client_cpu_seconds": tool_cpu_seconds(done.stdout + done.stderr),
            "cpu": cpu_delta(before, cpu_counters(containers), os.cpu_count() or 1)}
     log(f"kafka {run.label}: {out.get('mib_per_second')} MiB/s, p99 "
         f"{out.get('latency_p99_ms')} ms, machine busy {out['cpu']['machine_busy_fraction']}")
