@@ -871,8 +871,8 @@ def chart(scenario: str, doc: dict, path: Path) -> None:
                              label=f"{key} {lat[key]:.0f} ms")
         left.set_xlabel("produce-to-count latency (ms)")
         left.set_ylabel("fraction of words")
-        left.legend(fontsize=7)
         left.axvline(1000, color="red", label="goal p95 1000 ms")
+        left.legend(fontsize=7)
         rates = {"sink streaming": details.get("sink", {}),
                  "sink batch": details.get("sink_batch", {})}
         values = [r.get("records_per_second_end_to_end") or 0 for r in rates.values()]
