@@ -76,8 +76,10 @@ def test_ratio():
 
 
 def test_figure_goals():
-    assert bench.figure("warm", 25, "s", "warm_site_seconds")["met"] is True
-    assert bench.figure("warm", 31, "s", "warm_site_seconds")["met"] is False
+    assert bench.figure("warm", 14.9, "s", "warm_site_seconds")["met"] is True
+    assert bench.figure("warm", 15.1, "s", "warm_site_seconds")["met"] is False
+    assert bench.figure("verify", 21, "s", "verify_seconds")["met"] is False
+    assert bench.figure("5/3", 1.29, "x", "warm_5_to_3_ratio")["met"] is True
     assert bench.figure("changed", 0, "", "warm_changed")["met"] is True
     assert bench.figure("sink", 0.4, "x", "sink_to_consumer_ratio")["met"] is False
     assert bench.figure("sink", None, "x", "sink_to_consumer_ratio")["met"] is None
@@ -184,3 +186,14 @@ def test_mean_ratio_of_alternated_runs():
     assert bench.mean_ratio([4.0, 2.0], [3.0, 3.0]) == 1.0
     assert bench.mean_ratio([4.0], []) is None
     assert bench.mean_ratio([4.0, None], [3.0, 3.0]) is None
+
+
+def test_provisioning_sizes_must_include_the_measured_lab():
+    assert bench.build_parser().parse_args(["provisioning", "--hosts", "1,5,3"]).hosts == (
+        1, 5, 3)
+    with pytest.raises(SystemExit):
+        bench.build_parser().parse_args(["provisioning", "--hosts", "1,5"])
+
+
+def test_make_bench_leaves_the_connection_scenario_to_an_explicit_run():
+    assert set(bench.DEFAULT_SCENARIOS) == set(bench.SCENARIOS) - {"connection"}
