@@ -286,8 +286,10 @@ def _result(name: str, host: str, service: str, what: str, problems: list[str],
             skipped: str | None = None) -> Result:
     if skipped:
         return Result(name, host, service, "skipped", what, skipped)
-    return Result(name, host, service, "failed" if problems else "passed", what,
-                  "; ".join(problems))
+    # One line per check: a traceback's lines are joined.
+    detail = " | ".join(line.strip() for line in "; ".join(problems).splitlines()
+                        if line.strip())
+    return Result(name, host, service, "failed" if problems else "passed", what, detail)
 
 
 def _probe_error(lab: Lab, host: str, task: str) -> str | None:
@@ -960,7 +962,10 @@ def run(inventory: str, keyword: str | None = None) -> Report:
                                                f"{item.applies_to}"
     ours = brokers and (lab.got(brokers[0]["host"], "kafka_cluster_id") or {}).get(
         "out", "").strip()
-    if isinstance(trip, Result) and ours and cluster_id != ours:
+    if isinstance(trip, Result) and not ours:
+        trip = (f"this lab's cluster id is unreadable: cannot tell whether "
+                f"localhost:{brokers[0]['port']} is its broker")
+    elif isinstance(trip, Result) and cluster_id != ours:
         trip = f"localhost:{brokers[0]['port']} is another cluster's broker ({cluster_id})"
     if isinstance(trip, Result):
         report.results.append(trip)

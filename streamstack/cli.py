@@ -264,7 +264,8 @@ def verify(inventory: str | None, keyword: str | None, as_json: bool, prefix: st
         console.print(line, style=colour.get(row["state"], "red"), soft_wrap=True,
                       highlight=False, markup=False)
     for name, why in sorted(report.not_applicable.items()):
-        console.print(f"not applicable: {name} ({why})", highlight=False, markup=False)
+        console.print(f"not applicable: {name} ({why})", soft_wrap=True, highlight=False,
+                      markup=False)
     failed = verify_mod.failure_lines(records)
     # Unwrapped, so the broken host and daemon survive any terminal width.
     for line in failed:
