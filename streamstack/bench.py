@@ -415,6 +415,36 @@ def measure_verify(ctx: Context) -> dict:
             "not_applicable": report.not_applicable, "check_names": len(checks.CHECKS)}
 
 
+CONTROLLER_TASKS = 150
+
+
+def controller_cost_per_task(ctx: Context) -> dict:
+    """Seconds per task that Ansible spends on the controller alone: a play of
+    CONTROLLER_TASKS set_fact tasks on three local hosts, through the same runner and
+    ansible.cfg (Mitogen) as site.yml. With the task count of a warm run it gives the
+    floor under which no remote work can bring that run."""
+    import tempfile
+
+    from . import runner
+
+    with tempfile.TemporaryDirectory(prefix="streamstack-bench-") as tmp:
+        play = Path(tmp) / "controller-cost.yml"
+        tasks = "".join(f"    - name: Set fact {i}\n      ansible.builtin.set_fact:\n"
+                        f"        bench_fact_{i}: {i}\n" for i in range(CONTROLLER_TASKS))
+        play.write_text(f"- name: Controller cost\n  hosts: all\n  gather_facts: false\n"
+                        f"  tasks:\n{tasks}")
+        inventory = Path(tmp) / "hosts.ini"
+        inventory.write_text("".join(f"local{i} ansible_connection=local "
+                                     f"ansible_python_interpreter={sys.executable}\n"
+                                     for i in range(HOSTS)))
+        log(f"controller cost: {CONTROLLER_TASKS} set_fact tasks on {HOSTS} local hosts")
+        started = time.monotonic()
+        summary, _ = runner.run_playbook(str(play), inventory, quiet=True)
+        seconds = time.monotonic() - started
+    return {"tasks": CONTROLLER_TASKS, "hosts": HOSTS, "seconds": round(seconds, 1),
+            "ok": summary.ok, "seconds_per_task": round(seconds / CONTROLLER_TASKS, 3)}
+
+
 def provision_size(ctx: Context, hosts: int) -> dict:
     """Fresh containers, cold site.yml, the jobs settled, warm site.yml; memory at rest."""
     lab_seconds = fresh_lab(ctx, count=hosts)
@@ -434,7 +464,12 @@ def scenario_provisioning(ctx: Context) -> tuple[list[dict], dict]:
         sizes[hosts] = provision_size(ctx, hosts)
     main = sizes[HOSTS]
     checked = measure_verify(ctx)
+    cost = controller_cost_per_task(ctx)
+    # Tasks the busiest host ran in the warm run (ok + skipped): the length of its path.
+    warm_tasks = max((sum(v for k, v in stats.items() if k in ("ok", "skipped", "changed"))
+                      for stats in main["warm"]["stats"].values()), default=0)
     details = {"sizes": {str(h): d for h, d in sizes.items()}, "verify": checked,
+               "controller_cost": cost, "warm_tasks_busiest_host": warm_tasks,
                "notes": "Each size from fresh containers and purged volumes, the artifact "
                         "cache and node image reused. Memory: docker stats after the warm "
                         "run (the containers' cgroups, page cache excluded)."}
@@ -466,6 +501,13 @@ def scenario_provisioning(ctx: Context) -> tuple[list[dict], dict]:
                               round(per_host, 2) if per_host else None, "GiB",
                               note="docker stats / hosts"))
     figures += [
+        figure("warm run tasks on the busiest host, 3 hosts", warm_tasks, "",
+               note="ok + skipped"),
+        figure("controller cost per task (set_fact, 3 local hosts)",
+               cost["seconds_per_task"], "s"),
+        figure("warm floor: tasks x controller cost", round(warm_tasks * cost[
+            "seconds_per_task"], 1), "s", note="what the warm run costs before any host "
+                                               "work"),
         figure("streamstack verify, 3 hosts", checked["seconds"], "s", "verify_seconds",
                note=f"{checked['checks']} checks"),
         figure("streamstack verify failed checks", checked["failed"], "", "verify_failed"),
