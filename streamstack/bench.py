@@ -38,6 +38,12 @@ BENCH_DIR = PROJECT_ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 README = BENCH_DIR / "README.md"
 SCENARIOS = ("provisioning", "kafka", "pipeline", "footprint", "connection")
+# `make bench` (all): the connection scenario converges two more fresh labs (13 min) and
+# runs only when named.
+DEFAULT_SCENARIOS = ("provisioning", "kafka", "pipeline", "footprint")
+# Lab sizes of the provisioning scenario; the 3-host lab (HOSTS) goes last and stays for
+# the scenarios after it.
+SCALING_HOSTS = (1, 5, 3)
 PREFIX = "bench-"
 HOSTS = 3
 GIB = 1024 ** 3
@@ -45,9 +51,12 @@ MIB = 1024 ** 2
 
 # The issue's goals: targets to report against, not assertions.
 GOALS = {
-    "cold_site_seconds": ("<=", 300, "cold up of the full stack under 5 minutes"),
-    "warm_site_seconds": ("<=", 30, "warm re-run under 30 s"),
+    "cold_site_seconds": ("<=", 120, "cold up (containers + site.yml) within 120 s"),
+    "warm_site_seconds": ("<=", 15, "warm no-op site.yml within 15 s"),
     "warm_changed": ("==", 0, "warm re-run changes nothing"),
+    "warm_5_to_3_ratio": ("<=", 1.3, "warm site.yml at 5 hosts within 1.3x of 3 hosts"),
+    "verify_seconds": ("<=", 20, "streamstack verify within 20 s on the 3-host lab"),
+    "verify_failed": ("==", 0, "every check of streamstack verify passes"),
     "wordcount_p95_ms": ("<=", 1000, "word count p95 under 1 s"),
     "sink_streaming_to_batch_ratio": (">=", 0.8, "the streaming sink at least 0.8 x the "
                                       "same application in batch"),
@@ -330,8 +339,8 @@ def run_playbook(ctx: Context, playbook: str, label: str, **kwargs) -> dict:
     return data
 
 
-def fresh_lab(ctx: Context, ssh: bool = False) -> float:
-    """Remove any bench lab with its volumes, then create the containers; seconds.
+def fresh_lab(ctx: Context, ssh: bool = False, count: int = HOSTS) -> float:
+    """Remove any bench lab with its volumes, then create `count` containers; seconds.
     With ssh the hosts are reached like lab VMs (SSH as a sudo user)."""
     from . import image, lab
 
@@ -340,7 +349,7 @@ def fresh_lab(ctx: Context, ssh: bool = False) -> float:
         lab.down(ctx.lab, purge=True, progress=log)
     tag, _ = image.build(progress=log)
     started = time.monotonic()
-    ctx.inventory = lab.up(tag, count=HOSTS, lab=ctx.lab, publish=False, ssh=ssh,
+    ctx.inventory = lab.up(tag, count=count, lab=ctx.lab, publish=False, ssh=ssh,
                            progress=log)
     return time.monotonic() - started
 
@@ -387,35 +396,127 @@ def settle(ctx: Context, timeout: float = 240.0) -> dict:
 
 # -------------------------------------------------------------------- scenarios
 
-def scenario_provisioning(ctx: Context) -> tuple[list[dict], dict]:
-    lab_seconds = fresh_lab(ctx)
-    log(f"containers up in {lab_seconds:.0f}s")
-    cold = run_playbook(ctx, "site.yml", "cold site.yml")
+def lab_memory_bytes(ctx: Context) -> int | None:
+    """The bench lab's containers' memory as docker stats shows it (no page cache)."""
+    stats = _out(["docker", "stats", "--no-stream", "--format", "{{.Name}}\t{{.MemUsage}}"])
+    used = [parse_docker_mem(usage) for name, _, usage in
+            (line.partition("\t") for line in (stats or "").splitlines())
+            if name.startswith(ctx.prefix)]
+    return round(sum(used)) if used and sum(used) else None
+
+
+def measure_verify(ctx: Context) -> dict:
+    """`streamstack verify`'s checks on the lab, timed as the command runs them."""
+    from . import checks, verify
+
+    log("streamstack verify")
+    started = time.monotonic()
+    report, records = verify.run(ctx.inventory)
+    seconds = round(time.monotonic() - started, 2)
+    failed = [r for r in records if r["state"] == "failed"]
+    log(f"verify: {len(records)} checks, {len(failed)} failed, in {seconds:.1f}s")
+    return {"seconds": seconds, "checks": len(records), "failed": len(failed),
+            "failures": verify.failure_lines(records)[:20],
+            "probe_seconds": report.probe_seconds,
+            "not_applicable": report.not_applicable, "check_names": len(checks.CHECKS)}
+
+
+CONTROLLER_TASKS = 150
+
+
+def controller_cost_per_task(ctx: Context) -> dict:
+    """Seconds per task that Ansible spends on the controller alone: a play of
+    CONTROLLER_TASKS set_fact tasks on three local hosts, through the same runner and
+    ansible.cfg (Mitogen) as site.yml. With the task count of a warm run it gives the
+    floor under which no remote work can bring that run."""
+    import tempfile
+
+    from . import runner
+
+    with tempfile.TemporaryDirectory(prefix="streamstack-bench-") as tmp:
+        play = Path(tmp) / "controller-cost.yml"
+        tasks = "".join(f"    - name: Set fact {i}\n      ansible.builtin.set_fact:\n"
+                        f"        bench_fact_{i}: {i}\n" for i in range(CONTROLLER_TASKS))
+        play.write_text(f"- name: Controller cost\n  hosts: all\n  gather_facts: false\n"
+                        f"  tasks:\n{tasks}")
+        inventory = Path(tmp) / "hosts.ini"
+        inventory.write_text("".join(f"local{i} ansible_connection=local "
+                                     f"ansible_python_interpreter={sys.executable}\n"
+                                     for i in range(HOSTS)))
+        log(f"controller cost: {CONTROLLER_TASKS} set_fact tasks on {HOSTS} local hosts")
+        started = time.monotonic()
+        summary, _ = runner.run_playbook(str(play), inventory, quiet=True)
+        seconds = time.monotonic() - started
+    return {"tasks": CONTROLLER_TASKS, "hosts": HOSTS, "seconds": round(seconds, 1),
+            "ok": summary.ok, "seconds_per_task": round(seconds / CONTROLLER_TASKS, 3)}
+
+
+def provision_size(ctx: Context, hosts: int) -> dict:
+    """Fresh containers, cold site.yml, the jobs settled, warm site.yml; memory at rest."""
+    lab_seconds = fresh_lab(ctx, count=hosts)
+    log(f"{hosts} host(s): containers up in {lab_seconds:.0f}s")
+    cold = run_playbook(ctx, "site.yml", f"cold site.yml, {hosts} host(s)")
     settled = settle(ctx)
-    warm = run_playbook(ctx, "site.yml", "warm site.yml")
-    # The same no-op run without Mitogen (ansible.cfg's strategy), right after: its gain.
-    warm_linear = run_playbook(ctx, "site.yml", "warm site.yml, linear strategy (no Mitogen)",
-                               env={"ANSIBLE_STRATEGY": "linear"})
-    change_var = {"kafka_tuning": False}
-    change = run_playbook(ctx, "site.yml", "one-variable change", extravars=change_var)
-    ctx.kafka_tuning = False
-    details = {"lab_up_seconds": round(lab_seconds, 1), "cold": cold,
-               "settle_before_warm": settled, "warm": warm, "warm_linear": warm_linear,
-               "change": dict(change, extravars=change_var)}
+    warm = run_playbook(ctx, "site.yml", f"warm site.yml, {hosts} host(s)")
+    memory = lab_memory_bytes(ctx)
+    return {"hosts": hosts, "lab_up_seconds": round(lab_seconds, 1), "cold": cold,
+            "settle_before_warm": settled, "warm": warm, "memory_bytes": memory,
+            "cold_up_seconds": round(lab_seconds + cold["seconds"], 1)}
+
+
+def scenario_provisioning(ctx: Context) -> tuple[list[dict], dict]:
+    sizes = {}
+    for hosts in ctx.options.get("scaling_hosts", SCALING_HOSTS):
+        sizes[hosts] = provision_size(ctx, hosts)
+    main = sizes[HOSTS]
+    checked = measure_verify(ctx)
+    cost = controller_cost_per_task(ctx)
+    # Tasks the busiest host ran in the warm run (ok + skipped): the length of its path.
+    warm_tasks = max((sum(v for k, v in stats.items() if k in ("ok", "skipped", "changed"))
+                      for stats in main["warm"]["stats"].values()), default=0)
+    details = {"sizes": {str(h): d for h, d in sizes.items()}, "verify": checked,
+               "controller_cost": cost, "warm_tasks_busiest_host": warm_tasks,
+               "notes": "Each size from fresh containers and purged volumes, the artifact "
+                        "cache and node image reused. Memory: docker stats after the warm "
+                        "run (the containers' cgroups, page cache excluded)."}
     figures = [
-        figure("cold up (containers + site.yml)", round(lab_seconds + cold["seconds"], 1), "s",
-               "cold_site_seconds", note=f"site.yml alone {cold['seconds']:.0f} s"),
-        figure("warm site.yml re-run", round(warm["seconds"], 1), "s", "warm_site_seconds",
-               note=f"after the jobs ran and the load settled ({settled['seconds']:.0f} s)"),
-        figure("warm re-run changed tasks", warm["changed"], "", "warm_changed"),
-        figure("warm re-run without Mitogen (linear strategy)", round(warm_linear["seconds"], 1),
-               "s", note=f"changed={warm_linear['changed']}"),
-        figure("warm re-run, Mitogen / linear", ratio(warm["seconds"], warm_linear["seconds"]),
-               "x"),
-        figure("warm / cold site.yml", ratio(warm["seconds"], cold["seconds"]), "x"),
-        figure("one-variable change (kafka_tuning=false) site.yml",
-               round(change["seconds"]), "s",
-               note=f"changed={change['changed']}; brokers restarted one at a time"),
+        figure("cold up, 3 hosts (containers + site.yml)", main["cold_up_seconds"], "s",
+               "cold_site_seconds", note=f"site.yml alone {main['cold']['seconds']:.0f} s"),
+        figure("warm site.yml, 3 hosts", round(main["warm"]["seconds"], 1), "s",
+               "warm_site_seconds",
+               note=f"after the jobs ran and the load settled "
+                    f"({main['settle_before_warm']['seconds']:.0f} s)"),
+        figure("warm re-run changed tasks, 3 hosts", main["warm"]["changed"], "",
+               "warm_changed"),
+    ]
+    for hosts, data in sizes.items():
+        if hosts == HOSTS:
+            continue
+        figures += [
+            figure(f"cold up, {hosts} host(s)", data["cold_up_seconds"], "s"),
+            figure(f"warm site.yml, {hosts} host(s)", round(data["warm"]["seconds"], 1), "s",
+                   note=f"changed={data['warm']['changed']}"),
+        ]
+    if 5 in sizes:
+        figures.append(figure("warm site.yml, 5 hosts / 3 hosts",
+                              ratio(sizes[5]["warm"]["seconds"], main["warm"]["seconds"]),
+                              "x", "warm_5_to_3_ratio"))
+    for hosts, data in sorted(sizes.items()):
+        per_host = data["memory_bytes"] / hosts / GIB if data["memory_bytes"] else None
+        figures.append(figure(f"memory per host, {hosts} host(s)",
+                              round(per_host, 2) if per_host else None, "GiB",
+                              note="docker stats / hosts"))
+    figures += [
+        figure("warm run tasks on the busiest host, 3 hosts", warm_tasks, "",
+               note="ok + skipped"),
+        figure("controller cost per task (set_fact, 3 local hosts)",
+               cost["seconds_per_task"], "s"),
+        figure("warm floor: tasks x controller cost", round(warm_tasks * cost[
+            "seconds_per_task"], 1), "s", note="what the warm run costs before any host "
+                                               "work"),
+        figure("streamstack verify, 3 hosts", checked["seconds"], "s", "verify_seconds",
+               note=f"{checked['checks']} checks"),
+        figure("streamstack verify failed checks", checked["failed"], "", "verify_failed"),
     ]
     return figures, details
 
@@ -814,11 +915,10 @@ def chart(scenario: str, doc: dict, path: Path) -> None:
     load = doc["machine"]["load_average_start"][0]
     if scenario == "provisioning":
         fig, ax = plt.subplots(figsize=(9, 4.5))
-        runs = [("cold", details["cold"]), ("warm", details["warm"])]
-        if "warm_linear" in details:
-            runs.append(("warm, no Mitogen", details["warm_linear"]))
-        runs.append(("change", details["change"]))
-        plays = list(details["cold"]["play_seconds"])
+        runs = [(f"{kind}, {hosts} host(s)", size[kind])
+                for hosts, size in sorted(details["sizes"].items(), key=lambda i: int(i[0]))
+                for kind in ("cold", "warm")]
+        plays = list(runs[0][1]["play_seconds"])
         bottom = [0.0] * len(runs)
         cmap = plt.get_cmap("tab20")
         for i, play in enumerate(plays):
@@ -826,8 +926,8 @@ def chart(scenario: str, doc: dict, path: Path) -> None:
             ax.barh([name for name, _ in runs], values, left=bottom, color=cmap(i % 20),
                     label=play[:40])
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-        ax.axvline(300, color="red", linestyle="--", label="goal cold 300 s")
-        ax.axvline(30, color="orange", linestyle="--", label="goal warm 30 s")
+        for key, colour in (("cold_site_seconds", "red"), ("warm_site_seconds", "orange")):
+            ax.axvline(GOALS[key][1], color=colour, linestyle="--", label=GOALS[key][2])
         ax.set_xlabel("seconds (per play, stacked)")
         ax.invert_yaxis()
         ax.legend(fontsize=6, loc="lower right")
@@ -1012,6 +1112,14 @@ def run_scenario(ctx: Context, scenario: str) -> dict:
     return doc
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    sizes = tuple(int(h) for h in text.split(","))
+    if HOSTS not in sizes:
+        raise argparse.ArgumentTypeError(f"the sizes must include {HOSTS} (the lab the other "
+                                         "scenarios measure)")
+    return sizes
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="streamstack bench",
                                      description=__doc__.splitlines()[0])
@@ -1031,6 +1139,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="1 KiB records sent by the kafka-python producer")
     parser.add_argument("--dd-mib", type=int, default=256)
     parser.add_argument("--samples", type=int, default=60, help="word count latency samples")
+    parser.add_argument("--hosts", default=",".join(str(h) for h in SCALING_HOSTS),
+                        type=_sizes, help="provisioning: lab sizes, in order (with 3)")
     parser.add_argument("--settle-seconds", type=int, default=20,
                         help="footprint: idle time before measuring")
     return parser
@@ -1041,11 +1151,12 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(prefix=args.prefix, out=Path(args.out),
                   options={"kafka_records": args.kafka_records,
                            "python_records": args.python_records, "dd_mib": args.dd_mib,
-                           "samples": args.samples, "settle_seconds": args.settle_seconds})
+                           "samples": args.samples, "settle_seconds": args.settle_seconds,
+                           "scaling_hosts": args.hosts})
     if args.scenario == "readme":
         update_readme(ctx.out)
         return 0
-    scenarios = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
+    scenarios = list(DEFAULT_SCENARIOS) if args.scenario == "all" else [args.scenario]
     if args.inventory:
         # Someone's running lab: only the scenarios that measure a lab without rebuilding it.
         others = sorted(set(scenarios) - {"kafka", "pipeline"})

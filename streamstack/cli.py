@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -239,31 +240,42 @@ def preflight(inventory: str | None, prefix: str) -> None:
 
 @cli.command()
 @click.option("--inventory", "-i", help="Inventory (default: the local lab).")
-@click.option("-k", "keyword", help="Only checks matching this pytest -k expression.")
+@click.option("-k", "keyword",
+              help="Only checks whose name contains one of these words ('a or b', 'a,b').")
+@click.option("--json", "as_json", is_flag=True, help="One JSON record per check.")
 @prefix_option
-def verify(inventory: str | None, keyword: str | None, prefix: str) -> None:
-    """Check every daemon and pipeline; a table of host, service, state, detail."""
+def verify(inventory: str | None, keyword: str | None, as_json: bool, prefix: str) -> None:
+    """Check every daemon and pipeline: one line per check (host, unit, state, what, detail)."""
     from . import verify as verify_mod
 
-    say("running the testinfra suite (tests/infra)")
-    extra = ["-k", keyword] if keyword else []
-    code, records = verify_mod.run_suite(_inventory(inventory, 3, prefix), extra_args=extra)
-    table = Table("host", "service", "check", "state", "detail")
+    say("probing every host (streamstack/checks.py)")
+    report, records = verify_mod.run(_inventory(inventory, 3, prefix), keyword)
+    if as_json:
+        console.print_json(json.dumps({"seconds": report.seconds, "records": records,
+                                       "not_applicable": report.not_applicable}))
+        raise SystemExit(verify_mod.exit_code(records))
     colour = {"passed": "green", "failed": "red", "skipped": "yellow"}
+    width = max((len(r["host"]) for r in records), default=10)
+    unit_width = max((len(r["service"]) for r in records), default=10)
+    # One unwrapped line per check: what was checked, in words, where, and the outcome.
     for row in verify_mod.rows(records):
-        state = row["state"]
-        table.add_row(row["host"], row["service"], row["check"],
-                      f"[{colour.get(state, 'red')}]{state}[/]", row["detail"])
-    console.print(table)
+        line = (f"{row['state']:7} {row['host']:{width}}  {row['service']:{unit_width}}  "
+                f"{row['what']}" + (f" -- {row['detail']}" if row["detail"] else ""))
+        console.print(line, style=colour.get(row["state"], "red"), soft_wrap=True,
+                      highlight=False, markup=False)
+    for name, why in sorted(report.not_applicable.items()):
+        console.print(f"not applicable: {name} ({why})", soft_wrap=True, highlight=False,
+                      markup=False)
     failed = verify_mod.failure_lines(records)
     # Unwrapped, so the broken host and daemon survive any terminal width.
     for line in failed:
         console.print(line, soft_wrap=True, highlight=False, markup=False)
     passed = sum(r["state"] == "passed" for r in records)
-    console.print(f"{len(records)} checks, {passed} passed, {len(failed)} failed")
+    console.print(f"{len(records)} checks, {passed} passed, {len(failed)} failed, "
+                  f"in {report.seconds:.1f} s")
     if not passed:
         console.print("nothing was verified: no check ran to a pass", style="red")
-    raise SystemExit(verify_mod.exit_code(code, records))
+    raise SystemExit(verify_mod.exit_code(records))
 
 
 @cli.command(name="bench")

@@ -1,36 +1,30 @@
-"""`streamstack verify`: the testinfra suite against a lab, as a table."""
+"""`streamstack verify`: every check of streamstack/checks.py against a lab, one line each.
+
+A check skipped on every host it applies to verified nothing: it is reported as a
+failure of its own, so a run cannot pass by skipping.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
-from . import PROJECT_ROOT
+from . import checks
 
 
-def run_suite(inventory: Path, paths: list[str] | None = None,
-              extra_args: list[str] | None = None) -> tuple[int, list[dict]]:
-    """Run pytest on tests/infra (or paths) and return (exit code, one record per check)."""
-    with tempfile.NamedTemporaryFile(prefix="streamstack-verify-", suffix=".jsonl") as report:
-        env = dict(os.environ, STREAMSTACK_VERIFY_REPORT=report.name)
-        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-        argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                *(paths or [str(PROJECT_ROOT / "tests" / "infra")]),
-                "--hosts=ansible://all", f"--ansible-inventory={inventory}",
-                *(extra_args or [])]
-        done = subprocess.run(argv, cwd=PROJECT_ROOT, env=env, check=False,
-                              capture_output=True, text=True)
-        records = [json.loads(line) for line in Path(report.name).read_text().splitlines()
-                   if line.strip()]
-    if done.returncode not in (0, 1) and not records:
-        # pytest itself failed (bad inventory, collection error): show its words.
-        records.append({"host": "controller", "service": "pytest", "check": "collect",
-                        "state": "failed", "detail": (done.stdout + done.stderr).strip()[-300:]})
-    return done.returncode, records
+def run(inventory: Path | str, keyword: str | None = None) -> tuple[checks.Report, list[dict]]:
+    """Run the checks; (the report, one record per line to show)."""
+    report = checks.run(str(inventory), keyword)
+    return report, records(report)
+
+
+def records(report: checks.Report) -> list[dict]:
+    out = [r.record() for r in report.results]
+    for name in report.skipped_everywhere():
+        reasons = sorted({r.detail for r in report.results if r.check == name})
+        out.append({"check": name, "host": "all", "service": name.split(".")[0],
+                    "state": "failed", "what": "ran on at least one host",
+                    "detail": "skipped on every host it applies to: " + "; ".join(reasons)})
+    return out
 
 
 def rows(records: list[dict]) -> list[dict]:
@@ -46,12 +40,8 @@ def failure_lines(records: list[dict]) -> list[str]:
             for r in rows(records) if r["state"] == "failed"]
 
 
-def exit_code(pytest_code: int, records: list[dict]) -> int:
-    """Non-zero when anything is down, nothing ran (no check passed: none collected, or
-    every one skipped, e.g. a wrong -k or an inventory without the groups), or pytest
-    failed on its own."""
+def exit_code(records: list[dict]) -> int:
+    """Non-zero when anything failed or nothing was verified (no check passed)."""
     if not any(r["state"] == "passed" for r in records):
         return 1
-    if any(r["state"] == "failed" for r in records):
-        return 1
-    return 0 if pytest_code == 0 else 1
+    return 1 if any(r["state"] == "failed" for r in records) else 0

@@ -118,3 +118,9 @@ def test_testdfsio_write_then_read_from_the_jobclient_tests_jar(master):
     finally:
         as_root(master, f"{dfsio} -clean >/dev/null 2>&1; hdfs dfs -rm -r -f -skipTrash {base}; "
                         f"rm -f /tmp/testdfsio-{run}.log")
+
+
+def test_spark_submit_version_in_roots_login_shell(master):
+    done = as_root(master, "spark-submit --version")
+    assert done.rc == 0, done.stderr[-500:]
+    assert "version 3.5.0" in done.stdout + done.stderr

@@ -24,8 +24,8 @@ from test_pipelines import partitions_in_sync
 STREAMSTACK = str(Path(sys.executable).parent / "streamstack")
 INTERNAL_OFFSET = 10000
 HEAL_SECONDS = 240
-HADOOP_UNIT_CHECK = "test_unit_active_and_enabled_where_its_group_says"
-KAFKA_CHECKS = "test_units_enabled_and_running or test_all_broker_ids_registered"
+HADOOP_UNIT_CHECK = "hadoop.unit"
+KAFKA_CHECKS = "kafka.unit or kafka.registered"
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +69,8 @@ def test_stopped_datanode_is_named(host, inventory, groups):
         victim.run("systemctl start hdfs-datanode")
 
     assert broken.returncode == 1, broken.stdout[-2000:]
-    assert re.search(rf"^FAILED {re.escape(victim_name)} hdfs-datanode \S+: "
-                     rf"hdfs-datanode is not running on {re.escape(victim_name)}$",
+    assert re.search(rf"^FAILED {re.escape(victim_name)} hdfs-datanode hadoop\.unit: "
+                     rf"hdfs-datanode is not running on {re.escape(victim_name)} \(",
                      broken.stdout, re.M), broken.stdout[-2000:]
     # Only the stopped daemon is reported, not its neighbours.
     assert len(re.findall(r"^FAILED ", broken.stdout, re.M)) == 1, broken.stdout[-2000:]
@@ -102,8 +102,9 @@ def test_stopped_broker_is_named(host, inventory, groups):
 
     assert broken.returncode == 1, broken.stdout[-2000:]
     failures = re.findall(r"^FAILED .*$", broken.stdout, re.M)
-    assert f"FAILED {victim_name} kafka test_units_enabled_and_running: " \
-           f"{unit} is not running on {victim_name}" in failures, broken.stdout[-2000:]
+    assert any(line.startswith(f"FAILED {victim_name} {unit} kafka.unit: {unit} is not "
+                               f"running on {victim_name}") for line in failures), (
+        broken.stdout[-2000:])
     assert any(f"brokers not registered in the cluster: {unit} on {victim_name}" in line
                for line in failures), broken.stdout[-2000:]
 

@@ -37,7 +37,7 @@ def _load(relative: str, name: str):
 
 
 e2e = _load("tests/e2e/test_pipelines.py", "streamstack_e2e_pipelines")
-infra_kafka = _load("tests/infra/test_kafka.py", "streamstack_infra_kafka")
+infra_kafka = _load("tests/e2e/test_kafka_cli.py", "streamstack_kafka_cli")
 # Not /tmp: systemd-tmpfiles empties it when a container host boots (scenario 4), and
 # the acknowledged ids of earlier scenarios must still be there to check.
 WORK = "/var/tmp/streamstack-reliability"

@@ -76,8 +76,10 @@ def test_ratio():
 
 
 def test_figure_goals():
-    assert bench.figure("warm", 25, "s", "warm_site_seconds")["met"] is True
-    assert bench.figure("warm", 31, "s", "warm_site_seconds")["met"] is False
+    assert bench.figure("warm", 14.9, "s", "warm_site_seconds")["met"] is True
+    assert bench.figure("warm", 15.1, "s", "warm_site_seconds")["met"] is False
+    assert bench.figure("verify", 21, "s", "verify_seconds")["met"] is False
+    assert bench.figure("5/3", 1.29, "x", "warm_5_to_3_ratio")["met"] is True
     assert bench.figure("changed", 0, "", "warm_changed")["met"] is True
     assert bench.figure("sink", 0.79, "x", "sink_streaming_to_batch_ratio")["met"] is False
     assert bench.figure("sink", 0.8, "x", "sink_streaming_to_batch_ratio")["met"] is True
@@ -225,3 +227,14 @@ def test_kafka_runs_table_shows_every_run_with_its_cpu():
     assert "| rf3-acksall | shipped | none | 20.5 | 40 | 300 | 0.97 | 9.5 in 6.0 s " \
            "| master 5.0, worker1 4.5 | 6.1 |" in table
     assert "| 9000 |" in table and table.count("| rf3-acksall |") == 2
+
+
+def test_provisioning_sizes_must_include_the_measured_lab():
+    assert bench.build_parser().parse_args(["provisioning", "--hosts", "1,5,3"]).hosts == (
+        1, 5, 3)
+    with pytest.raises(SystemExit):
+        bench.build_parser().parse_args(["provisioning", "--hosts", "1,5"])
+
+
+def test_make_bench_leaves_the_connection_scenario_to_an_explicit_run():
+    assert set(bench.DEFAULT_SCENARIOS) == set(bench.SCENARIOS) - {"connection"}

@@ -1,8 +1,13 @@
-from streamstack import verify
+import socket
+import struct
+import threading
+
+from streamstack import checks, probe, verify
 
 
 def _record(host, service, check, state, detail=""):
-    return {"host": host, "service": service, "check": check, "state": state, "detail": detail}
+    return {"host": host, "service": service, "check": check, "state": state,
+            "what": "", "detail": detail}
 
 
 def test_failures_come_first_then_by_host_and_service():
@@ -20,28 +25,108 @@ def test_failures_come_first_then_by_host_and_service():
 
 def test_exit_code_is_non_zero_when_anything_failed_or_nothing_ran():
     passed = [_record("h", "kafka", "units", "passed")]
-    assert verify.exit_code(0, passed) == 0
-    assert verify.exit_code(1, passed + [_record("h", "kafka", "isr", "failed")]) == 1
-    assert verify.exit_code(5, []) == 1
-    # pytest failing on its own (e.g. a fixture error) is not hidden by passing checks.
-    assert verify.exit_code(2, passed) == 1
+    assert verify.exit_code(passed) == 0
+    assert verify.exit_code(passed + [_record("h", "kafka", "isr", "failed")]) == 1
+    assert verify.exit_code([]) == 1
 
 
-def test_exit_code_is_non_zero_when_every_check_skipped():
-    """pytest exits 0 when all it ran skipped (no host in the groups, a -k that selects
-    only skipping checks): nothing was verified, so verify must not pass."""
-    skipped = [_record("h", "kafka", "units", "skipped", "not in group"),
-               _record("h", "zookeeper", "ruok", "skipped", "not in group")]
-    assert verify.exit_code(0, skipped) == 1
+def test_a_check_skipped_on_every_host_is_a_failure():
+    report = checks.Report(results=[
+        checks.Result("zookeeper.serves", "h1", "zookeeper", "skipped", "ruok", "no nc"),
+        checks.Result("zookeeper.serves", "h2", "zookeeper", "skipped", "ruok", "no nc"),
+        checks.Result("kafka.unit", "h1", "kafka@0", "passed", "unit"),
+        checks.Result("kafka.unit", "h2", "kafka@1", "skipped", "unit", "not read"),
+    ])
+    records = verify.records(report)
+    failed = [r for r in records if r["state"] == "failed"]
+    assert [(r["check"], r["host"]) for r in failed] == [("zookeeper.serves", "all")]
+    assert "skipped on every host it applies to: no nc" in failed[0]["detail"]
+    assert verify.exit_code(records) == 1
 
 
 def test_failure_lines_name_host_service_and_detail_of_failures_only():
     records = [
         _record("hadoop-worker1", "kafka", "units", "passed"),
-        _record("hadoop-worker2", "hdfs-datanode", "unit_active", "failed",
+        _record("hadoop-worker2", "hdfs-datanode", "hadoop.unit", "failed",
                 "hdfs-datanode is not running on hadoop-worker2"),
         _record("hadoop-master", "zookeeper", "ruok", "skipped", "not in group"),
     ]
     assert verify.failure_lines(records) == [
-        "FAILED hadoop-worker2 hdfs-datanode unit_active: "
+        "FAILED hadoop-worker2 hdfs-datanode hadoop.unit: "
         "hdfs-datanode is not running on hadoop-worker2"]
+
+
+def test_keyword_selects_checks_by_words():
+    assert checks.selected("hadoop.unit", "hadoop.unit")
+    assert checks.selected("kafka.registered", "kafka.unit or kafka.registered")
+    assert checks.selected("kafka.unit", "kafka.unit,kafka.registered")
+    assert not checks.selected("zookeeper.unit", "kafka")
+    assert checks.selected("anything", None)
+
+
+def test_every_check_name_is_unique_and_says_where_it_applies():
+    names = [c.name for c in checks.CHECKS]
+    assert len(names) == len(set(names))
+    assert all(c.applies_to for c in checks.CHECKS)
+
+
+def test_probe_reads_ipv4_and_ipv6_addresses_of_proc_net_tcp():
+    assert probe._address("0100007F", 8) == "127.0.0.1"
+    assert probe._address("00000000", 8) == "0.0.0.0"
+    assert probe._address("00000000000000000000000001000000", 32) == "::1"
+
+
+def _metadata_v1_answer(brokers) -> bytes:
+    body = struct.pack(">ii", 1, len(brokers))
+    for node, host, port in brokers:
+        body += struct.pack(">ih", node, len(host)) + host.encode() + struct.pack(">ih", port, -1)
+    body += struct.pack(">ii", node, 0)  # controller id, no topics
+    return struct.pack(">i", len(body)) + body
+
+
+def test_probe_lists_the_brokers_a_metadata_v1_answer_names():
+    server = socket.create_server(("127.0.0.1", 0))
+    asked = {}
+
+    def answer():
+        conn, _ = server.accept()
+        with conn:
+            size = struct.unpack(">i", conn.recv(4))[0]
+            request = conn.recv(size)
+            asked["api"] = struct.unpack_from(">hh", request)
+            conn.sendall(_metadata_v1_answer([(0, "hadoop-master", 19092),
+                                              (2, "hadoop-worker2", 19094)]))
+
+    thread = threading.Thread(target=answer)
+    thread.start()
+    got = probe.kafka_brokers(f"127.0.0.1:{server.getsockname()[1]}")
+    thread.join(5)
+    server.close()
+    assert asked["api"] == (3, 1)  # Metadata, version 1
+    assert got == {"brokers": [{"id": 0, "host": "hadoop-master", "port": 19092},
+                               {"id": 2, "host": "hadoop-worker2", "port": 19094}]}
+
+
+def test_probe_reports_a_refused_bootstrap_as_an_error():
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    assert "error" in probe.kafka_brokers(f"127.0.0.1:{port}")
+
+
+def test_probe_command_embeds_the_tasks_and_runs_them(tmp_path):
+    import subprocess
+    import sys
+
+    tasks = [{"id": "echo", "kind": "sh", "args": {"command": "echo 'it''s here'"}},
+             {"id": "files", "kind": "files", "args": {"paths": [str(tmp_path)],
+                                                        "listing": True}}]
+    (tmp_path / "a").write_text("x")
+    source = checks._with_tasks(tasks)
+    done = subprocess.run([sys.executable, "-"], input=source, capture_output=True,
+                          text=True, check=True)
+    import json
+
+    seen = json.loads(done.stdout)
+    assert seen["echo"]["result"]["out"] == "its here\n"
+    assert seen["files"]["result"][str(tmp_path)]["entries"] == ["a"]

@@ -1,0 +1,307 @@
+"""What `streamstack verify` reads on one lab host, in one pass.
+
+This file runs ON the host (python3, standard library only): the controller sends it with
+a list of tasks appended as JSON (``TASKS``), it runs them all at once in threads and
+prints one JSON object, task id -> result. It judges nothing; the checks in
+streamstack/checks.py do that on the controller. Every task is bounded in time, and
+reads only, except ``webhdfs_put``/``webhdfs_read`` on a /tmp file of its own.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import glob
+import grp
+import http.client
+import json
+import os
+import pwd
+import shlex
+import shutil
+import socket
+import struct
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+
+TASKS: list[dict] = []  # replaced by the controller
+
+
+def sh(command: str, timeout: float = 30) -> dict:
+    try:
+        done = subprocess.run(command, shell=True, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"rc": 124, "out": "", "err": f"timed out after {timeout:.0f} s"}
+    return {"rc": done.returncode, "out": done.stdout, "err": done.stderr[-2000:]}
+
+
+def process_user(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Uid:"):
+                    return pwd.getpwuid(int(line.split()[1])).pw_name
+    except (OSError, KeyError):
+        return None
+    return None
+
+
+def units(names: list[str]) -> dict:
+    """Each unit's state, whether it is enabled, its main process and that one's user."""
+    done = sh("systemctl show -p Id -p ActiveState -p SubState -p UnitFileState -p MainPID "
+              "-p LoadState -p FragmentPath -p ActiveEnterTimestamp -- "
+              + " ".join(f"'{n}.service'" for n in names))
+    out: dict[str, dict] = {}
+    for block, name in zip(done["out"].strip().split("\n\n"), names, strict=False):
+        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        pid = int(props.get("MainPID") or 0)
+        props["user"] = process_user(pid) if pid else None
+        out[name] = props
+    return out
+
+
+def files(paths: list[str], content: bool = False, listing: bool = False) -> dict:
+    out: dict[str, dict] = {}
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            out[path] = {"exists": False}
+            continue
+        entry = {"exists": True, "dir": os.path.isdir(path), "mode": oct(info.st_mode & 0o7777),
+                 "user": _name(pwd.getpwuid, info.st_uid),
+                 "group": _name(grp.getgrgid, info.st_gid), "size": info.st_size}
+        if content and not entry["dir"] and info.st_size < 512 * 1024:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                entry["content"] = handle.read()
+        if listing and entry["dir"]:
+            entry["entries"] = sorted(os.listdir(path))
+        out[path] = entry
+    return out
+
+
+def _name(lookup, ident: int) -> str:
+    try:
+        return lookup(ident)[0]
+    except KeyError:
+        return str(ident)
+
+
+def listening() -> list[str]:
+    """Every TCP socket in LISTEN, as 'address:port' (IPv4 and IPv6)."""
+    out = []
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        try:
+            with open(table, encoding="ascii") as handle:
+                rows = handle.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] != "0A":
+                continue
+            address, port = fields[1].split(":")
+            out.append(f"{_address(address, width)}:{int(port, 16)}")
+    return sorted(set(out))
+
+
+def _address(hexaddr: str, width: int) -> str:
+    raw = bytes.fromhex(hexaddr)
+    if width == 8:
+        return socket.inet_ntop(socket.AF_INET, raw[::-1])
+    words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+    return socket.inet_ntop(socket.AF_INET6, words)
+
+
+def commands(names: list[str]) -> dict:
+    """Where each command is found: without a login shell (docker exec, ssh host cmd)
+    and in a login shell (profile.d applies), plus the login shell's Spark variables."""
+    script = "; ".join(f"printf '%s=%s\\n' {n} \"$(command -v {n})\"" for n in names)
+    script += "; printf 'ENV=%s %s %s\\n' \"$SPARK_CONF_DIR\" \"$SPARK_HOME\" \"$PYSPARK_PYTHON\""
+    login = sh(f"bash -lc {shlex.quote(script)}")
+    found = dict(line.split("=", 1) for line in login["out"].splitlines() if "=" in line)
+    return {"plain": {n: shutil.which(n) for n in names},
+            "login": {n: found.get(n) or None for n in names},
+            "login_env": found.get("ENV", "").split()}
+
+
+def four_letter(host: str, word: str, port: int = 2181) -> str:
+    try:
+        with socket.create_connection((host, port), timeout=5) as conn:
+            conn.sendall(word.encode())
+            conn.settimeout(5)
+            chunks = []
+            while True:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        return b"".join(chunks).decode(errors="replace")
+    except OSError as exc:
+        return f"error: {exc}"
+
+
+def zookeeper(members: list[str], port: int = 2181) -> dict:
+    return {"ruok": four_letter("127.0.0.1", "ruok", port),
+            "srvr": {m: four_letter(m, "srvr", port) for m in members}}
+
+
+def _kafka_string(data: bytes, at: int) -> tuple[str | None, int]:
+    (length,) = struct.unpack_from(">h", data, at)
+    at += 2
+    if length < 0:
+        return None, at
+    return data[at:at + length].decode(), at + length
+
+
+def kafka_brokers(address: str) -> dict:
+    """The live brokers a bootstrap address reports (Metadata v1, no topics): what
+    kafka-broker-api-versions.sh lists, without starting a JVM."""
+    host, _, port = address.rpartition(":")
+    client = b"streamstack-verify"
+    body = struct.pack(">hhih", 3, 1, 1, len(client)) + client + struct.pack(">i", 0)
+    try:
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            conn.settimeout(10)
+            conn.sendall(struct.pack(">i", len(body)) + body)
+            size = struct.unpack(">i", _recv(conn, 4))[0]
+            data = _recv(conn, size)
+    except (OSError, struct.error) as exc:
+        return {"error": f"{address}: {exc}"}
+    at = 4  # correlation id
+    (count,) = struct.unpack_from(">i", data, at)
+    at += 4
+    brokers = []
+    for _ in range(count):
+        (node,) = struct.unpack_from(">i", data, at)
+        name, at = _kafka_string(data, at + 4)
+        (broker_port,) = struct.unpack_from(">i", data, at)
+        _, at = _kafka_string(data, at + 4)  # rack
+        brokers.append({"id": node, "host": name, "port": broker_port})
+    return {"brokers": brokers}
+
+
+def _recv(conn: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            raise OSError("connection closed")
+        data += chunk
+    return data
+
+
+def http_json(url: str, timeout: float = 10) -> dict:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            return {"status": answer.status, "json": json.loads(answer.read() or b"null")}
+    except Exception as exc:  # noqa: BLE001 - any failure is the check's finding
+        return {"error": f"{url}: {exc}"}
+
+
+def yarn_apps(url: str, wanted: list[str], wait: float) -> dict:
+    """Names of the RUNNING YARN applications; waits up to `wait` s for `wanted`."""
+    deadline = time.monotonic() + wait
+    while True:
+        answer = http_json(f"{url}/ws/v1/cluster/apps?states=RUNNING")
+        apps = ((answer.get("json") or {}).get("apps") or {}).get("app") or []
+        running = sorted({a["name"] for a in apps})
+        # A ResourceManager that does not answer is the finding: no wait for it.
+        if set(wanted) <= set(running) or answer.get("error") or time.monotonic() > deadline:
+            return {"running": running, "error": answer.get("error")}
+        time.sleep(5)
+
+
+def webhdfs_put(namenode: str, path: str, text: str, user: str = "root") -> dict:
+    """Create a file through WebHDFS (NameNode, then the DataNode it redirects to)."""
+    query = urllib.parse.urlencode({"op": "CREATE", "user.name": user, "overwrite": "true"})
+    try:
+        first = _http("PUT", f"{namenode}/webhdfs/v1{path}?{query}")
+        if first[0] != 307:
+            return {"error": f"NameNode answered {first[0]}: {first[2][:200]}"}
+        second = _http("PUT", first[1], text.encode())
+        return {"status": second[0]} if second[0] == 201 else {
+            "error": f"DataNode answered {second[0]}: {second[2][:200]}"}
+    except OSError as exc:
+        return {"error": str(exc)}
+
+
+def webhdfs_read(namenode: str, path: str, user: str = "root", delete: bool = True) -> dict:
+    query = urllib.parse.urlencode({"op": "OPEN", "user.name": user})
+    try:
+        with urllib.request.urlopen(f"{namenode}/webhdfs/v1{path}?{query}", timeout=20) as got:
+            text = got.read().decode(errors="replace")
+    except Exception as exc:  # noqa: BLE001
+        return {"error": str(exc)}
+    if delete:
+        query = urllib.parse.urlencode({"op": "DELETE", "user.name": user})
+        _http("DELETE", f"{namenode}/webhdfs/v1{path}?{query}")
+    return {"text": text}
+
+
+def _http(method: str, url: str, body: bytes | None = None) -> tuple[int, str, str]:
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20)
+    try:
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        conn.request(method, target, body=body,
+                     headers={"Content-Type": "application/octet-stream"})
+        answer = conn.getresponse()
+        return answer.status, answer.getheader("Location") or "", answer.read().decode(
+            errors="replace")
+    finally:
+        conn.close()
+
+
+def missing_paths(home: str, paths: list[str]) -> dict:
+    """Paths of a release layout absent under home ('dir/' must hold something)."""
+    if not os.path.isdir(home):
+        return {"error": f"{home}: no such directory"}
+    missing = []
+    for path in paths:
+        full = os.path.join(home, path)
+        if path.endswith("/"):
+            if not (os.path.isdir(full) and os.listdir(full)):
+                missing.append(path)
+        elif not os.path.lexists(full):
+            missing.append(path)
+    return {"missing": missing}
+
+
+def kafka_python() -> dict:
+    done = sh("python3 -c 'import kafka; print(kafka.__version__)'")
+    installers = glob.glob("/usr/local/lib/python3*/dist-packages/kafka_python-*.dist-info/"
+                           "INSTALLER")
+    installer = None
+    if installers:
+        with open(installers[0], encoding="ascii") as handle:
+            installer = handle.read().strip()
+    return {"version": done["out"].strip() if done["rc"] == 0 else None,
+            "error": done["err"][-300:] if done["rc"] else None, "installer": installer}
+
+
+KINDS = {"sh": sh, "units": units, "files": files, "listening": listening,
+         "commands": commands, "zookeeper": zookeeper, "kafka_brokers": kafka_brokers,
+         "http_json": http_json, "yarn_apps": yarn_apps, "webhdfs_put": webhdfs_put,
+         "webhdfs_read": webhdfs_read, "missing_paths": missing_paths,
+         "kafka_python": kafka_python}
+
+
+def run(tasks: list[dict]) -> dict:
+    def one(task: dict):
+        started = time.monotonic()
+        try:
+            result = KINDS[task["kind"]](**task.get("args", {}))
+        except Exception as exc:  # noqa: BLE001 - reported, never fatal for the others
+            result = {"error": f"{type(exc).__name__}: {exc}"}
+        return task["id"], {"result": result,
+                            "seconds": round(time.monotonic() - started, 3)}
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(tasks))) as pool:
+        return dict(pool.map(one, tasks))
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(TASKS)))
