@@ -13,13 +13,14 @@ numbers are the cluster's, not the controller's network's:
   Warm-up words go first, until three in a row come back within 5 s (a job that just
   started, or whose input topic was just created, compiles and warms up on its first
   batches): the figures are the running job's, the warm-up time is reported apart.
-- sink: kafka-producer-perf-test.sh fills a fresh topic with --records records, then
-  kafka-consumer-perf-test.sh reads them (the Kafka-side ceiling) and the deployed
-  sink's application, submitted to YARN like the service but on that topic (the
-  service's maxOffsetsPerTrigger, 1 s trigger, output under /data/_bench), copies them;
-  its per-batch JSON lines give records/s: sustained (the batches after the first, which
-  also warms the fresh application up), busy (records / trigger execution time) and
-  end to end (first batch start to last batch end).
+- sink: kafka-producer-perf-test.sh fills a fresh topic with --records records of 100 B,
+  then kafka-consumer-perf-test.sh reads them (the Kafka-side ceiling), then the deployed
+  sink application, submitted to YARN like the service but on that topic (output under
+  /data/_bench), copies them twice: once in batch (--available-now: one batch of
+  everything, the application's ceiling without per-batch costs), then streaming with
+  the service's trigger, maxOffsetsPerTrigger and Spark settings until it has copied
+  every record. Its per-batch JSON lines give records/s: end to end (first batch start
+  to last batch end, the figure compared), after the first batch, and busy.
 
 Writes bench/results/pipeline-<date>.json and prints it. Bounded: every remote command
 has a timeout; the bench's topic and HDFS directories are removed at the end.
@@ -44,6 +45,25 @@ from streamstack import jobs  # noqa: E402
 from streamstack.bench import parse_consumer_perf, percentile  # noqa: E402
 
 WORK = "/tmp/streamstack-bench"
+
+
+def service_settings() -> dict:
+    """The deployed sink's trigger, cap and Spark settings (roles/spark_jobs defaults)."""
+    import yaml
+
+    defaults = yaml.safe_load((ROOT / "roles/spark_jobs/defaults/main.yml").read_text())
+    jobs = {j["name"]: j for j in defaults["spark_jobs"]}
+    job, args = jobs["kafka-to-hdfs"], jobs["kafka-to-hdfs"]["args"]
+    counts = jobs["wordcount"]["args"]
+    return {"trigger": float(args[args.index("--trigger") + 1]),
+            "max_offsets": int(defaults["spark_jobs_sink_max_offsets_per_trigger"]),
+            "conf": [f"{k}={v}" for k, v in sorted((job.get("conf") or {}).items())],
+            # None: the word count's next batch starts as soon as one ends.
+            "wordcount_trigger": (float(counts[counts.index("--trigger") + 1])
+                                  if "--trigger" in counts else None)}
+
+
+SERVICE = service_settings()
 SINK_APP = "/opt/streamstack-jobs/kafka-to-hdfs/kafka_to_hdfs.py"
 
 LATENCY = r'''
@@ -179,7 +199,8 @@ def run(args) -> dict:
             "p50": percentile(lat, 50), "p95": percentile(lat, 95),
             "p99": percentile(lat, 99), "max": max(lat) if lat else None,
             "mean": round(statistics.mean(lat), 1) if lat else None,
-            "trigger_seconds": 1, "warmup_seconds": data.get("warmup_seconds"),
+            "trigger_seconds": SERVICE["wordcount_trigger"],
+            "warmup_seconds": data.get("warmup_seconds"),
             "warmed_up": data.get("warm"), "latencies_ms": lat,
         }
         print(json.dumps({k: v for k, v in result["wordcount_latency_ms"].items()
@@ -200,22 +221,35 @@ def run(args) -> dict:
             f"--messages {args.records} --timeout 120000 --group bench-{run_id}", 600).stdout
         result["kafka_consumer_perf"] = parse_consumer_perf(consumed)
         print(json.dumps(result["kafka_consumer_perf"]), flush=True)
-        cap = (f" --max-offsets-per-trigger {args.sink_max_offsets}"
-               if args.sink_max_offsets else "")
-        submit = (
-            f"cd /tmp && runuser -u spark -- spark-submit --name bench-sink-{run_id} "
-            f"{SINK_APP} --bootstrap-servers {bootstrap} --topics {topic} "
-            f"--output {output} --checkpoint {checkpoint} --trigger 1 "
-            f"--starting-offsets earliest --stop-after-records {args.records} "
-            f"--run-seconds {args.sink_seconds}{cap}"
-        )
-        started = time.monotonic()
-        done = remote.sh(submit + " 2>/dev/null", args.sink_seconds + 300, check=False)
-        result["sink"] = dict(sink_rates(done.stdout), rc=done.rc,
-                              wall_seconds=round(time.monotonic() - started, 1),
-                              format="parquet", trigger_seconds=1,
-                              max_offsets_per_trigger=args.sink_max_offsets or None)
-        print(json.dumps(result["sink"]), flush=True)
+        # The same application twice over the same topic: once in batch (AvailableNow,
+        # one batch of everything: its ceiling without per-batch costs), then streaming as
+        # the service runs (its trigger and cap) until it has copied every record.
+        for mode in ("batch", "streaming"):
+            out_dir, chk_dir = f"{output}/{mode}", f"{checkpoint}/{mode}"
+            if mode == "batch":
+                options = "--available-now"
+            else:
+                cap = (f" --max-offsets-per-trigger {args.sink_max_offsets}"
+                       if args.sink_max_offsets else "")
+                options = f"--trigger {args.sink_trigger} --run-seconds {args.sink_seconds}{cap}"
+            submit = (
+                f"cd /tmp && runuser -u spark -- spark-submit --name bench-sink-{mode}-{run_id} "
+                f"{' '.join(f'--conf {c}' for c in args.sink_conf)} "
+                f"{SINK_APP} --bootstrap-servers {bootstrap} --topics {topic} "
+                f"--output {out_dir} --checkpoint {chk_dir} --starting-offsets earliest "
+                f"--stop-after-records {args.records} {options}"
+            )
+            started = time.monotonic()
+            done = remote.sh(submit + " 2>/dev/null", args.sink_seconds + 300, check=False)
+            key = "sink" if mode == "streaming" else "sink_batch"
+            result[key] = dict(sink_rates(done.stdout), rc=done.rc, command=submit,
+                               wall_seconds=round(time.monotonic() - started, 1),
+                               format="parquet", mode=mode,
+                               trigger_seconds=args.sink_trigger if mode == "streaming"
+                               else None,
+                               max_offsets_per_trigger=(args.sink_max_offsets or None)
+                               if mode == "streaming" else None)
+            print(json.dumps(result[key]), flush=True)
         remote.sh(f"runuser -u spark -- hdfs dfs -rm -r -f -skipTrash {shlex.quote(output)} "
                   f"{shlex.quote(checkpoint)}; kafka-topics.sh --bootstrap-server {bootstrap} "
                   f"--delete --topic {topic}", 180, check=False)
@@ -228,11 +262,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bootstrap", help="bootstrap servers as seen from the host")
     parser.add_argument("--samples", type=int, default=60)
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between samples")
-    parser.add_argument("--records", type=int, default=500000)
+    parser.add_argument("--records", type=int, default=1000000)
     parser.add_argument("--record-size", type=int, default=100)
-    parser.add_argument("--sink-seconds", type=int, default=600)
-    parser.add_argument("--sink-max-offsets", type=int, default=100000,
-                        help="maxOffsetsPerTrigger of the bench sink (the service's; 0 = none)")
+    parser.add_argument("--sink-seconds", type=int, default=150,
+                        help="bound of each sink run (it stops earlier once done)")
+    parser.add_argument("--sink-max-offsets", type=int, default=SERVICE["max_offsets"],
+                        help="maxOffsetsPerTrigger of the streaming run (the service's; 0 = "
+                             "none)")
+    parser.add_argument("--sink-trigger", type=float, default=SERVICE["trigger"],
+                        help="trigger seconds of the streaming run (the service's)")
+    parser.add_argument("--sink-conf", action="append", default=list(SERVICE["conf"]),
+                        help="spark-submit --conf of both runs (the service's)")
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--skip-sink", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))

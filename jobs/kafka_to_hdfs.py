@@ -153,7 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-offsets-per-trigger", type=int, default=None,
                         help="cap on records per micro-batch (default: no cap)")
     parser.add_argument("--trigger", type=float, default=5.0, metavar="SECONDS",
-                        help="micro-batch interval (default 5)")
+                        help="micro-batch interval (default 5; 0: the next batch as soon as "
+                             "one ends)")
+    parser.add_argument("--available-now", action="store_true",
+                        help="copy what the topics hold now, then stop (Trigger.AvailableNow: "
+                             "one batch unless --max-offsets-per-trigger caps it)")
     parser.add_argument("--topic-refresh", type=float, default=60.0, metavar="SECONDS",
                         help="with --pattern: how often new topics are looked for")
     parser.add_argument("--group-id", default=None, help="kafka.group.id (optional)")
@@ -179,8 +183,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error(f"--pattern is not a valid regular expression: {exc}")
     if args.max_offsets_per_trigger is not None and args.max_offsets_per_trigger <= 0:
         parser.error("--max-offsets-per-trigger must be > 0")
-    if args.trigger <= 0:
-        parser.error("--trigger must be > 0")
+    if args.trigger < 0:
+        parser.error("--trigger must be >= 0")
     return args
 
 
@@ -253,7 +257,8 @@ def start_topic(spark, args, topic: str) -> tuple:
         "key", "value", "topic", "partition", "offset", "timestamp",
         F.col("invalid_reason").alias("reason"), "date",
     )
-    trigger = f"{args.trigger} seconds"
+    trigger = ({"availableNow": True} if args.available_now
+               else {"processingTime": f"{args.trigger} seconds"})
     data_query = (
         valid.writeStream.format(args.format)
         .queryName(f"{topic}")
@@ -261,7 +266,7 @@ def start_topic(spark, args, topic: str) -> tuple:
         .option("checkpointLocation", checkpoint_path(args.checkpoint, topic))
         .partitionBy("date")
         .outputMode("append")
-        .trigger(processingTime=trigger)
+        .trigger(**trigger)
         .start()
     )
     dead_query = (
@@ -271,7 +276,7 @@ def start_topic(spark, args, topic: str) -> tuple:
         .option("checkpointLocation", checkpoint_path(args.checkpoint, topic, deadletter=True))
         .partitionBy("date")
         .outputMode("append")
-        .trigger(processingTime=trigger)
+        .trigger(**trigger)
         .start()
     )
     log("started", topic=topic, path=data_path(args.output, topic),
@@ -328,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
                     queries[topic] = start_topic(spark, args, topic)
             refresh = args.topic_refresh if args.pattern else float("inf")
             next_refresh = now + (min(refresh, 10.0) if missing else refresh)
+        # Before reading the progress, so that the last batches are logged.
+        finished = bool(args.available_now and queries and not any(
+            q.isActive for pair in queries.values() for q in pair))
         for topic, (data_query, dead_query) in queries.items():
             for query in (data_query, dead_query):
                 if query.exception() is not None:
@@ -343,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
                 if line:
                     print(line, flush=True)
         copied = sum(t.get("records", 0) for t in totals.values())
-        if ((args.run_seconds is not None and time.monotonic() - started >= args.run_seconds)
+        if (finished
+                or (args.run_seconds is not None and time.monotonic() - started >= args.run_seconds)
                 or (args.stop_after_records is not None and copied >= args.stop_after_records)):
             for data_query, dead_query in queries.values():
                 data_query.stop()

@@ -177,8 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         def write_batch(batch_df, batch_id):
             batch_df.persist()
             try:
-                _print_console_batch(batch_df.orderBy(F.desc("count"), "word"), batch_id,
-                                     args.console_rows)
+                # The topic first: readers of the counts do not wait for the console.
                 (
                     batch_df.select(
                         F.col("word").alias("key"),
@@ -189,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
                     .option("topic", args.output_topic)
                     .save()
                 )
+                _print_console_batch(batch_df.orderBy(F.desc("count"), "word"), batch_id,
+                                     args.console_rows)
             finally:
                 batch_df.unpersist()
 

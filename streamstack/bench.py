@@ -57,9 +57,13 @@ GOALS = {
     "warm_5_to_3_ratio": ("<=", 1.3, "warm site.yml at 5 hosts within 1.3x of 3 hosts"),
     "verify_seconds": ("<=", 20, "streamstack verify within 20 s on the 3-host lab"),
     "verify_failed": ("==", 0, "every check of streamstack verify passes"),
-    "wordcount_p95_ms": ("<=", 2000, "word count p95 under 2 s"),
-    "sink_to_consumer_ratio": (">=", 0.5, "sink at least half the raw consumer rate"),
-    "tuned_to_defaults_ratio": (">=", 1.0, "tuning helps, not hurts"),
+    "wordcount_p95_ms": ("<=", 1000, "word count p95 under 1 s"),
+    "sink_streaming_to_batch_ratio": (">=", 0.8, "the streaming sink at least 0.8 x the "
+                                      "same application in batch"),
+    "sink_records_per_second": (">=", 100000, "the sink copies 100 000 records/s of 100 B"),
+    "kafka_rf3_to_rf1_ratio": (">=", 0.6, "RF 3 acks=all with the shipped client settings "
+                               "at least 0.6 x RF 1 acks=1"),
+    "kafka_p99_half_rate_ms": ("<=", 500, "producer p99 under 500 ms at half that rate"),
     "lab_total_rss_gib": ("<=", 8.0, "the lab fits in 8 GiB"),
 }
 # The project README shows these scenarios' latest figures, each in its own block.
@@ -196,12 +200,12 @@ def footprint_totals(hosts: dict[str, dict]) -> dict:
 
 
 def result_document(scenario: str, figures: list[dict], details: dict, machine: dict,
-                    versions: dict, seconds: float) -> dict:
+                    versions: dict, seconds: float, lab: dict | None = None) -> dict:
     return {"scenario": scenario,
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "seconds": round(seconds, 1),
             "machine": machine, "versions": versions,
-            "lab": {"prefix": PREFIX, "hosts": HOSTS},
+            "lab": lab or {"prefix": PREFIX, "hosts": HOSTS},
             "figures": figures, "details": details}
 
 
@@ -310,6 +314,8 @@ class Context:
     # The Kafka tuning the brokers run with now (the provisioning change turns it off).
     kafka_tuning: bool = True
     options: dict = field(default_factory=dict)
+    # False when measuring a lab given with --inventory: never built nor removed here.
+    own_lab: bool = True
 
     @property
     def lab(self):
@@ -553,81 +559,117 @@ def scenario_connection(ctx: Context) -> tuple[list[dict], dict]:
 
 KAFKA_PYTHON_RUN = r"""
 set -eu
-topic=$1; bootstrap=$2; count=$3; work=$4
+topic=$1; bootstrap=$2; count=$3; work=$4; shift 4
 python3 -c "import sys; sys.stdout.write(('x' * 1023 + '\n') * int(sys.argv[1]))" "$count" \
   > "$work/records.txt"
 start=$(date +%s.%N)
-python3 "$work/producer.py" "$topic" --bootstrap "$bootstrap" --lines "$work/records.txt" \
+python3 "$work/producer.py" "$topic" --bootstrap "$bootstrap" --lines "$work/records.txt" "$@" \
   > /dev/null
 end=$(date +%s.%N)
 rm -f "$work/records.txt"
 echo "$start $end"
 """
 
-DD_RUN = r"""
-set -eu
-dir=$1; mib=$2
-file="$dir/streamstack-bench-dd.bin"
-trap 'rm -f "$file"' EXIT
-LC_ALL=C dd if=/dev/zero of="$file" bs=1M count="$mib" oflag=direct conv=fdatasync 2>&1 \
-  | tail -1
-"""
+# The tool's own CPU (user + sys seconds of its JVM) after its output, from bash's time.
+TIMED = "TIMEFORMAT='TOOL_CPU %U %S'; time "
+TOOL_CPU = re.compile(r"TOOL_CPU ([\d.]+) ([\d.]+)")
+SHIPPED_PRODUCER = "/opt/kafka/config/producer.properties"
+SHIPPED_CONSUMER = "/opt/kafka/config/consumer.properties"
 
 
-def kafka_measure(ctx: Context, remote, bootstrap: str, tuning: bool, full: bool = True
-                  ) -> dict:
-    """Producer and consumer perf tests on a fresh topic; `full` adds dd and kafka-python."""
-    label = "tuned" if tuning else "defaults"
-    records, python_records = ctx.options["kafka_records"], ctx.options["python_records"]
-    topic = f"bench-kafka-{label}-{uuid.uuid4().hex[:6]}"
-    work = "/tmp/streamstack-bench"
-    log(f"kafka ({label}): topic {topic}, RF 3, 3 partitions, min.insync.replicas=2")
+def tool_cpu_seconds(text: str) -> float | None:
+    m = TOOL_CPU.search(text)
+    return round(float(m[1]) + float(m[2]), 1) if m else None
+
+
+def cpu_counters(containers: list[str]) -> dict:
+    """Busy and total CPU seconds of the machine (/proc/stat) and each container's CPU
+    seconds (cgroup v1 cpuacct, or v2 cpu.stat): the lab's share of the 2 cores."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    total = sum(fields[:8])
+    out = {"machine_busy": (total - idle) / ticks, "machine_total": total / ticks,
+           "containers": {}}
+    for name in containers:
+        cid = _out(["docker", "inspect", "-f", "{{.Id}}", name])
+        if not cid:
+            continue
+        v1 = Path(f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage")
+        v2 = Path(f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/cpu.stat")
+        if v1.exists():
+            out["containers"][name] = int(v1.read_text()) / 1e9
+        elif v2.exists():
+            usage = re.search(r"usage_usec (\d+)", v2.read_text())
+            out["containers"][name] = int(usage[1]) / 1e6 if usage else None
+    return out
+
+
+def cpu_delta(before: dict, after: dict, cores: int) -> dict:
+    """What the machine's cores did between two cpu_counters: busy fraction, and per
+    container its CPU seconds and share of the busy time."""
+    wall = (after["machine_total"] - before["machine_total"]) / cores
+    busy = after["machine_busy"] - before["machine_busy"]
+    out = {"wall_seconds": round(wall, 1), "machine_busy_cpu_seconds": round(busy, 1),
+           "machine_busy_fraction": round(busy / (wall * cores), 2) if wall > 0 else None,
+           "containers_cpu_seconds": {}}
+    for name, value in after["containers"].items():
+        start = before["containers"].get(name)
+        if value is not None and start is not None:
+            out["containers_cpu_seconds"][name] = round(value - start, 1)
+    lab = sum(out["containers_cpu_seconds"].values())
+    out["lab_cpu_seconds"] = round(lab, 1)
+    out["lab_share_of_busy"] = round(lab / busy, 2) if busy > 0 else None
+    return out
+
+
+@dataclass
+class KafkaRun:
+    """One kafka-producer-perf-test run on a fresh 3-partition topic."""
+    label: str
+    replication: int
+    acks: str
+    shipped: bool  # with the lab's producer.properties, else pure upstream defaults
+    throughput: int = -1  # records/s; -1 = as fast as it goes
+
+
+def kafka_producer_run(ctx: Context, remote, bootstrap: str, run: KafkaRun,
+                       containers: list[str], keep_topic: bool = False) -> dict:
+    records = ctx.options["kafka_records"]
+    topic = f"bench-kafka-{run.label}-{uuid.uuid4().hex[:6]}"
+    min_isr = 2 if run.replication > 1 else 1
     remote.sh(f"kafka-topics.sh --bootstrap-server {bootstrap} --create --topic {topic} "
-              f"--partitions 3 --replication-factor 3 --config min.insync.replicas=2", 120)
-    out: dict = {"topic": topic, "kafka_tuning": tuning, "load_average": os.getloadavg()[0]}
+              f"--partitions 3 --replication-factor {run.replication} "
+              f"--config min.insync.replicas={min_isr}", 120)
+    config = f"--producer.config {SHIPPED_PRODUCER} " if run.shipped else ""
+    before = cpu_counters(containers)
+    started = time.monotonic()
     try:
-        if full:
-            log(f"kafka ({label}): dd {ctx.options['dd_mib']} MiB to the Kafka data dir")
-            remote.write(f"{work}/dd.sh", DD_RUN)
-            out["disk"] = parse_dd(remote.sh(
-                f"bash {work}/dd.sh /var/lib/kafka {ctx.options['dd_mib']}", 300).stdout)
-            log(f"kafka ({label}): disk {out['disk'].get('mib_per_second')} MiB/s")
-        log(f"kafka ({label}): producer perf test, {records} x 1 KiB, acks=all")
-        out["producer_perf"] = parse_producer_perf(remote.sh(
-            f"kafka-producer-perf-test.sh --topic {topic} --num-records {records} "
-            f"--record-size 1024 --throughput -1 --producer-props "
-            f"bootstrap.servers={bootstrap} acks=all", 600).stdout)
-        log(f"kafka ({label}): producer {out['producer_perf'].get('mib_per_second')} MiB/s; "
-            f"consumer perf test")
-        out["consumer_perf"] = parse_consumer_perf(remote.sh(
-            f"kafka-consumer-perf-test.sh --bootstrap-server {bootstrap} --topic {topic} "
-            f"--messages {records} --timeout 120000 --group bench-{topic}", 600).stdout)
-        log(f"kafka ({label}): consumer {out['consumer_perf'].get('mb_per_second')} MiB/s")
-        if not full:
-            return out
-        log(f"kafka ({label}): kafka-python producer (jobs/producer.py), {python_records} x 1 KiB")
-        remote.write(f"{work}/producer.py", (PROJECT_ROOT / "jobs" / "producer.py").read_text())
-        remote.write(f"{work}/kafka_python.sh", KAFKA_PYTHON_RUN)
-        start, end = (float(x) for x in remote.sh(
-            f"bash {work}/kafka_python.sh {topic} {bootstrap} {python_records} {work}",
-            600).stdout.split()[-2:])
-        seconds = end - start
-        out["kafka_python"] = {"records": python_records, "seconds": round(seconds, 2),
-                               "records_per_second": round(python_records / seconds, 1),
-                               "mib_per_second": round(python_records * 1024 / MIB / seconds,
-                                                       2)}
-        log(f"kafka ({label}): kafka-python {out['kafka_python']['mib_per_second']} MiB/s")
+        done = remote.sh(
+            f"{TIMED}kafka-producer-perf-test.sh --topic {topic} --num-records {records} "
+            f"--record-size 1024 --throughput {run.throughput} {config}--producer-props "
+            f"bootstrap.servers={bootstrap} acks={run.acks} 2>&1", 600)
     finally:
-        remote.sh(f"kafka-topics.sh --bootstrap-server {bootstrap} --delete --topic {topic}",
-                  120, check=False)
-    producer = out["producer_perf"].get("mib_per_second")
-    disk = out["disk"].get("mib_per_second")
-    out["broker_write_efficiency"] = ratio(producer * 3 if producer else None, disk)
+        if not keep_topic:
+            remote.sh(f"kafka-topics.sh --bootstrap-server {bootstrap} --delete --topic {topic}",
+                      120, check=False)
+    out = {"label": run.label, "topic": topic, "replication_factor": run.replication,
+           "min_insync_replicas": min_isr, "acks": run.acks,
+           "client_settings": "shipped" if run.shipped else "upstream defaults",
+           "throughput_limit": run.throughput, "records": records,
+           "tool_seconds": round(time.monotonic() - started, 1),
+           "load_average": round(os.getloadavg()[0], 2),
+           **parse_producer_perf(done.stdout),
+           "client_cpu_seconds": tool_cpu_seconds(done.stdout + done.stderr),
+           "cpu": cpu_delta(before, cpu_counters(containers), os.cpu_count() or 1)}
+    log(f"kafka {run.label}: {out.get('mib_per_second')} MiB/s, p99 "
+        f"{out.get('latency_p99_ms')} ms, machine busy {out['cpu']['machine_busy_fraction']}")
     return out
 
 
 def mean_ratio(tuned: list[float | None], defaults: list[float | None]) -> float | None:
-    """Mean of the tuned rates over mean of the defaults rates (None if any is missing)."""
+    """Mean of the first list's rates over the mean of the second's (None if any is
+    missing): runs alternated A-B-B-A, so a drift of the machine weighs on both."""
     if not tuned or not defaults or None in tuned or None in defaults:
         return None
     return ratio(sum(tuned) / len(tuned), sum(defaults) / len(defaults))
@@ -638,76 +680,105 @@ def scenario_kafka(ctx: Context) -> tuple[list[dict], dict]:
     pipeline = load_bench_module("pipeline")
     remote = pipeline.Remote(ctx.inventory)
     bootstrap = pipeline.bootstrap_of(remote)
-    runs: dict[str, dict] = {}
+    prefix = ctx.prefix if ctx.own_lab else ""
+    from . import jobs
+    containers = [f"{prefix}{h}" for h in jobs._inventory_hosts(ctx.inventory, "all")]
     converges = []
-    # What the brokers run now (the provisioning change leaves the defaults).
-    ctx.kafka_tuning = remote.sh("grep -l 'Tuning (kafka_tuning)' /etc/kafka/server-*.properties",
-                                 30, check=False).rc == 0
-    # A, B, B, A (A = what the brokers run now): a drift of the shared machine during the
-    # scenario weighs on both configurations alike. The first of each is a full
-    # measurement (dd, kafka-python too), the second only the perf tests.
-    first = ctx.kafka_tuning
-    repeats: list[dict] = []
-    for tuning in (first, not first, not first, first):
-        if tuning != ctx.kafka_tuning:
-            converges.append(run_playbook(ctx, "playbooks/kafka.yml",
-                                          f"kafka.yml kafka_tuning={str(tuning).lower()}",
-                                          extravars={"kafka_tuning": tuning}))
-            ctx.kafka_tuning = tuning
-        label = "tuned" if tuning else "defaults"
-        if label in runs:
-            repeats.append(kafka_measure(ctx, remote, bootstrap, tuning, full=False))
-        else:
-            runs[label] = kafka_measure(ctx, remote, bootstrap, tuning)
-    if not ctx.kafka_tuning:
+    # The lab as shipped: the provisioning scenario's change leaves upstream broker defaults.
+    tuned = remote.sh("grep -l 'Tuning (kafka_tuning)' /etc/kafka/server-*.properties",
+                      30, check=False).rc == 0
+    if not tuned:
         converges.append(run_playbook(ctx, "playbooks/kafka.yml", "kafka.yml back to tuned",
                                       extravars={"kafka_tuning": True}))
         ctx.kafka_tuning = True
-    tuned, defaults = runs["tuned"], runs["defaults"]
-    every = [tuned, defaults, *repeats]
-
-    def rates(kind: str, tool: str, key: str) -> list:
-        return [m[tool].get(key) for m in every if m["kafka_tuning"] == (kind == "tuned")]
-
-    producer = {kind: rates(kind, "producer_perf", "mib_per_second")
-                for kind in ("tuned", "defaults")}
-    producer_ratios = [ratio(t, d)
-                       for t, d in zip(producer["tuned"], producer["defaults"], strict=False)]
-    details = {"bootstrap": bootstrap, "host": remote.host, "runs": runs, "repeats": repeats,
+    shipped = remote.sh(f"cat {SHIPPED_PRODUCER} {SHIPPED_CONSUMER}", 30).stdout
+    rf1 = KafkaRun("rf1-acks1", 1, "1", True)
+    rf3 = KafkaRun("rf3-acksall", 3, "all", True)
+    # A-B-B-A: a drift of the shared machine weighs on both sides of the ratio alike.
+    runs = [kafka_producer_run(ctx, remote, bootstrap, r, containers)
+            for r in (rf1, rf3, rf3, rf1)]
+    rf1_runs = [r for r in runs if r["replication_factor"] == 1]
+    rf3_runs = [r for r in runs if r["replication_factor"] == 3]
+    rf3_rate = sum(r.get("records_per_second") or 0 for r in rf3_runs) / len(rf3_runs)
+    half = max(1, int(rf3_rate / 2))
+    # Latency at a fixed load the cluster sustains: half the RF 3 acks=all rate.
+    at_half = kafka_producer_run(ctx, remote, bootstrap,
+                                 KafkaRun("rf3-acksall-half", 3, "all", True, half),
+                                 containers, keep_topic=True)
+    defaults = kafka_producer_run(ctx, remote, bootstrap,
+                                  KafkaRun("rf3-acksall-upstream", 3, "all", False), containers)
+    defaults_half = kafka_producer_run(
+        ctx, remote, bootstrap, KafkaRun("rf3-acksall-upstream-half", 3, "all", False, half),
+        containers)
+    topic = at_half["topic"]
+    work = "/tmp/streamstack-bench"
+    try:
+        log("kafka: consumer perf test with the shipped consumer.properties")
+        consumer = parse_consumer_perf(remote.sh(
+            f"kafka-consumer-perf-test.sh --bootstrap-server {bootstrap} --topic {topic} "
+            f"--consumer.config {SHIPPED_CONSUMER} --messages {ctx.options['kafka_records']} "
+            f"--timeout 120000 --group bench-{topic}", 600).stdout)
+        remote.write(f"{work}/producer.py", (PROJECT_ROOT / "jobs" / "producer.py").read_text())
+        remote.write(f"{work}/kafka_python.sh", KAFKA_PYTHON_RUN)
+        kafka_python = {}
+        for label, flags in (("shipped", ""), ("handout", "--handout-settings")):
+            count = ctx.options["python_records"]
+            start, end = (float(x) for x in remote.sh(
+                f"bash {work}/kafka_python.sh {topic} {bootstrap} {count} {work} {flags}",
+                600).stdout.split()[-2:])
+            kafka_python[label] = {"records": count, "seconds": round(end - start, 2),
+                                   "records_per_second": round(count / (end - start), 1),
+                                   "mib_per_second": round(count * 1024 / MIB / (end - start),
+                                                           2)}
+            log(f"kafka: jobs/producer.py ({label}) {kafka_python[label]['mib_per_second']} "
+                f"MiB/s")
+    finally:
+        remote.sh(f"kafka-topics.sh --bootstrap-server {bootstrap} --delete --topic {topic}",
+                  120, check=False)
+    rate = {k: [r.get("mib_per_second") for r in v] for k, v in (("rf1", rf1_runs),
+                                                                  ("rf3", rf3_runs))}
+    details = {"bootstrap": bootstrap, "host": remote.host, "shipped_properties": shipped,
+               "runs": runs, "rf3_acksall_half_rate": at_half,
+               "rf3_acksall_upstream": defaults, "rf3_acksall_upstream_half_rate": defaults_half,
+               "consumer_perf": consumer, "kafka_python": kafka_python,
                "converges": [{k: c[k] for k in ("seconds", "changed", "run_dir")}
                              for c in converges],
-               "notes": "MB/s are MiB/s (Kafka's perf tools divide by 1024*1024). Broker "
-                        "write efficiency = producer MiB/s x RF 3 / dd MiB/s (oflag=direct, "
-                        "fdatasync) to /var/lib/kafka: every byte is written by 3 brokers "
-                        "to the same physical disk; > 1 is possible because brokers write "
-                        "to the page cache and do not fsync per record (upstream default)."}
+               "notes": "MB/s are MiB/s (Kafka's perf tools divide by 1024*1024). 1 KiB "
+                        "records, 3 partitions, RF 3 topics with min.insync.replicas=2. "
+                        "cpu: machine busy fraction of all cores (every lab on the machine) "
+                        "and this lab's containers' CPU seconds during each run (cgroup)."}
+    mean_rf3 = sum(rate["rf3"]) / 2 if None not in rate["rf3"] else None
+    mean_rf1 = sum(rate["rf1"]) / 2 if None not in rate["rf1"] else None
     figures = [
-        figure("producer perf test (tuned)", tuned["producer_perf"].get("mib_per_second"),
-               "MiB/s", note=f"{tuned['producer_perf'].get('records_per_second')} records/s, "
-                             f"p99 {tuned['producer_perf'].get('latency_p99_ms')} ms"),
-        figure("consumer perf test (tuned)", tuned["consumer_perf"].get("mb_per_second"),
-               "MiB/s"),
-        figure("kafka-python producer (tuned)", tuned["kafka_python"]["mib_per_second"],
-               "MiB/s"),
-        figure("disk sequential write (dd, direct+fdatasync)",
-               tuned["disk"].get("mib_per_second"), "MiB/s"),
-        figure("broker write efficiency (tuned)", tuned["broker_write_efficiency"], "x",
-               note="producer x RF / disk"),
-        figure("broker write efficiency (defaults)", defaults["broker_write_efficiency"], "x"),
-        figure("producer tuned / defaults",
-               mean_ratio(producer["tuned"], producer["defaults"]), "x",
-               "tuned_to_defaults_ratio",
-               note="mean of 2 runs each, A-B-B-A; pairwise "
-                    + ", ".join(str(r) for r in producer_ratios)),
-        figure("consumer tuned / defaults",
-               mean_ratio(rates("tuned", "consumer_perf", "mb_per_second"),
-                          rates("defaults", "consumer_perf", "mb_per_second")), "x",
-               note="MB/s over the whole run, group join included (upstream waits 3 s "
-                    "before the first rebalance, the tuning 0)"),
-        figure("consumer fetch tuned / defaults",
-               mean_ratio(rates("tuned", "consumer_perf", "fetch_mb_per_second"),
-                          rates("defaults", "consumer_perf", "fetch_mb_per_second")), "x",
-               note="fetch MB/s only, group join excluded"),
+        figure("RF 3 acks=all, shipped client settings", round(mean_rf3, 2) if mean_rf3
+               else None, "MiB/s", note="mean of 2 runs; p99 "
+               + ", ".join(f"{r.get('latency_p99_ms')} ms" for r in rf3_runs)),
+        figure("RF 1 acks=1, shipped client settings", round(mean_rf1, 2) if mean_rf1
+               else None, "MiB/s", note="mean of 2 runs; p99 "
+               + ", ".join(f"{r.get('latency_p99_ms')} ms" for r in rf1_runs)),
+        figure("RF 3 acks=all / RF 1 acks=1 (shipped settings)",
+               mean_ratio(rate["rf3"], rate["rf1"]), "x", "kafka_rf3_to_rf1_ratio",
+               note="A-B-B-A; pairwise " + ", ".join(
+                   str(ratio(a, b)) for a, b in zip(rate["rf3"], reversed(rate["rf1"]),
+                                                    strict=True))),
+        figure(f"RF 3 acks=all p99 at half that rate ({half} records/s)",
+               at_half.get("latency_p99_ms"), "ms", "kafka_p99_half_rate_ms",
+               note=f"shipped settings; achieved {at_half.get('records_per_second')} "
+                    f"records/s, p50 {at_half.get('latency_p50_ms')} ms"),
+        figure("RF 3 acks=all, upstream client defaults", defaults.get("mib_per_second"),
+               "MiB/s", note=f"p99 {defaults.get('latency_p99_ms')} ms (a full 32 MiB "
+                             "buffer's queue)"),
+        figure(f"RF 3 acks=all p99 at {half} records/s, upstream client defaults",
+               defaults_half.get("latency_p99_ms"), "ms",
+               note=f"achieved {defaults_half.get('records_per_second')} records/s"),
+        figure("shipped / upstream defaults, RF 3 acks=all",
+               ratio(mean_rf3, defaults.get("mib_per_second")), "x"),
+        figure("consumer perf test (shipped consumer.properties)",
+               consumer.get("mb_per_second"), "MiB/s"),
+        figure("jobs/producer.py (kafka-python), lab settings",
+               kafka_python["shipped"]["mib_per_second"], "MiB/s"),
+        figure("jobs/producer.py --handout-settings (SimpleProducer's)",
+               kafka_python["handout"]["mib_per_second"], "MiB/s"),
     ]
     return figures, details
 
@@ -722,8 +793,11 @@ def scenario_pipeline(ctx: Context) -> tuple[list[dict], dict]:
     details = pipeline.run(args)
     lat = details.get("wordcount_latency_ms", {})
     consumer = details.get("kafka_consumer_perf", {}).get("records_per_second")
-    # Sustained: the batches after the first, which also warms the fresh application up.
-    sink = details.get("sink", {}).get("records_per_second_after_first_batch")
+    sink, batch = details.get("sink", {}), details.get("sink_batch", {})
+    # Both runs from their first batch's start to their last batch's end: each pays one
+    # warm-up of a fresh application; the streaming run also pays every batch's costs.
+    streaming_rate = sink.get("records_per_second_end_to_end")
+    batch_rate = batch.get("records_per_second_end_to_end")
     figures = [
         figure("word count latency p50", lat.get("p50"), "ms"),
         figure("word count latency p95", lat.get("p95"), "ms", "wordcount_p95_ms"),
@@ -731,11 +805,17 @@ def scenario_pipeline(ctx: Context) -> tuple[list[dict], dict]:
         figure("word count samples lost", lat.get("lost"), ""),
         figure("word count warm-up (not in the percentiles)", lat.get("warmup_seconds"), "s",
                note="until 3 warm-up words in a row came back within 5 s"),
-        figure("HDFS sink, sustained", sink, "records/s",
-               note=f"{args.records} records, maxOffsetsPerTrigger {args.sink_max_offsets}, "
-                    "batches after the first"),
+        figure("HDFS sink, streaming", streaming_rate, "records/s", "sink_records_per_second",
+               note=f"{args.records} records of {args.record_size} B, trigger "
+                    f"{args.sink_trigger} s, maxOffsetsPerTrigger {args.sink_max_offsets}, "
+                    f"{sink.get('batches')} batches; after the first batch "
+                    f"{sink.get('records_per_second_after_first_batch')} records/s"),
+        figure("HDFS sink, same application in batch (AvailableNow)", batch_rate, "records/s",
+               note=f"{batch.get('batches')} batch(es)"),
+        figure("sink streaming / batch", ratio(streaming_rate, batch_rate), "x",
+               "sink_streaming_to_batch_ratio"),
         figure("kafka-consumer-perf-test, same topic", consumer, "records/s"),
-        figure("sink / raw consumer", ratio(sink, consumer), "x", "sink_to_consumer_ratio"),
+        figure("sink streaming / raw consumer", ratio(streaming_rate, consumer), "x"),
     ]
     return figures, details
 
@@ -852,22 +932,33 @@ def chart(scenario: str, doc: dict, path: Path) -> None:
         ax.invert_yaxis()
         ax.legend(fontsize=6, loc="lower right")
     elif scenario == "kafka":
-        fig, ax = plt.subplots(figsize=(9, 4.5))
-        labels = ["producer perf", "consumer perf", "kafka-python", "disk dd"]
-        width = 0.38
-        for offset, name in ((-width / 2, "tuned"), (width / 2, "defaults")):
-            run = details["runs"][name]
-            values = [run["producer_perf"].get("mib_per_second") or 0,
-                      run["consumer_perf"].get("mb_per_second") or 0,
-                      run["kafka_python"]["mib_per_second"],
-                      run["disk"].get("mib_per_second") or 0]
-            bars = ax.bar([i + offset for i in range(len(labels))], values, width,
-                          label=f"{name} (efficiency x{run['broker_write_efficiency']})")
-            ax.bar_label(bars, fmt="%.1f", fontsize=7)
-        ax.set_xticks(range(len(labels)), labels)
-        ax.set_yscale("log")  # the disk's rate is orders of magnitude above Kafka's
-        ax.set_ylabel("MiB/s, log scale (1 KiB records, acks=all, RF 3)")
-        ax.legend(fontsize=8)
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5))
+        runs = details["runs"]
+        mean = {rf: sum(r.get("mib_per_second") or 0 for r in runs
+                        if r["replication_factor"] == rf) / 2 for rf in (1, 3)}
+        bars = {"RF 1 acks=1\nshipped": mean[1], "RF 3 acks=all\nshipped": mean[3],
+                "RF 3 acks=all\nupstream": details["rf3_acksall_upstream"].get(
+                    "mib_per_second") or 0,
+                "producer.py\nlab": details["kafka_python"]["shipped"]["mib_per_second"],
+                "producer.py\nhandout": details["kafka_python"]["handout"]["mib_per_second"]}
+        drawn = left.bar(list(bars), list(bars.values()),
+                         color=["tab:grey", "tab:green", "tab:red", "tab:green", "tab:red"])
+        left.bar_label(drawn, fmt="%.1f", fontsize=7)
+        left.axhline(0.6 * mean[1], color="red", linestyle="--", label="goal: 0.6 x RF 1")
+        left.set_ylabel("MiB/s (1 KiB records, 3 partitions)")
+        left.tick_params(axis="x", labelsize=7)
+        left.legend(fontsize=7)
+        half = details["rf3_acksall_half_rate"]
+        lat = {"shipped": half, "upstream": details["rf3_acksall_upstream_half_rate"]}
+        for i, (name, run) in enumerate(lat.items()):
+            values = [run.get(f"latency_{k}_ms") or 0 for k in ("p50", "p95", "p99")]
+            drawn = right.bar([x + i * 0.38 for x in range(3)], values, 0.38, label=name)
+            right.bar_label(drawn, fmt="%.0f", fontsize=7)
+        right.set_xticks([x + 0.19 for x in range(3)], ["p50", "p95", "p99"])
+        right.axhline(500, color="red", linestyle="--", label="goal p99 500 ms")
+        right.set_yscale("log")
+        right.set_ylabel(f"ms at {half.get('throughput_limit')} records/s, RF 3 acks=all")
+        right.legend(fontsize=7)
     elif scenario == "pipeline":
         fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5))
         lat = details.get("wordcount_latency_ms", {})
@@ -878,16 +969,19 @@ def chart(scenario: str, doc: dict, path: Path) -> None:
             if lat.get(key):
                 left.axvline(lat[key], linestyle=style, color="grey",
                              label=f"{key} {lat[key]:.0f} ms")
-        left.axvline(2000, color="red", label="goal p95 2000 ms")
         left.set_xlabel("produce-to-count latency (ms)")
         left.set_ylabel("fraction of words")
+        left.axvline(1000, color="red", label="goal p95 1000 ms")
         left.legend(fontsize=7)
-        sink = details.get("sink", {}).get("records_per_second_after_first_batch") or 0
+        rates = {"sink streaming": details.get("sink", {}),
+                 "sink batch": details.get("sink_batch", {})}
+        values = [r.get("records_per_second_end_to_end") or 0 for r in rates.values()]
         consumer = details.get("kafka_consumer_perf", {}).get("records_per_second") or 0
-        bars = right.bar(["HDFS sink", "consumer perf test"], [sink, consumer],
-                         color=["tab:green", "tab:blue"])
+        bars = right.bar([*rates, "consumer perf test"], [*values, consumer],
+                         color=["tab:green", "tab:olive", "tab:blue"])
         right.bar_label(bars, fmt="%.0f", fontsize=8)
-        right.axhline(consumer / 2, color="red", linestyle="--", label="goal: half the consumer")
+        right.axhline(0.8 * values[1], color="red", linestyle="--", label="goal: 0.8 x batch")
+        right.axhline(100000, color="orange", linestyle=":", label="goal: 100 000 records/s")
         right.set_ylabel("records/s")
         right.legend(fontsize=7)
     elif scenario == "connection":
@@ -950,8 +1044,39 @@ def ci_markdown(doc: dict) -> str:
     return "\n".join(lines)
 
 
+def kafka_runs_markdown(doc: dict) -> str:
+    """Where the producer's time goes: every perf-test run of a kafka JSON, with the CPU
+    that the machine, this lab's hosts and the client itself spent meanwhile."""
+    details = doc["details"]
+    runs = [*details.get("runs", []), details.get("rf3_acksall_half_rate"),
+            details.get("rf3_acksall_upstream"), details.get("rf3_acksall_upstream_half_rate")]
+    load = doc["machine"]["load_average_start"][0]
+    lines = [f"Run of {doc['date'][:16]} UTC (load average {load} at its start), "
+             "1 KiB records, 3 partitions:", "",
+             "| run | client settings | limit (records/s) | MiB/s | p50 ms | p99 ms "
+             "| machine busy | this lab's CPU s | of which per host | client JVM CPU s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for run in filter(None, runs):
+        cpu = run.get("cpu", {})
+        hosts = ", ".join(f"{h.rsplit('-', 1)[-1]} {s}"
+                          for h, s in cpu.get("containers_cpu_seconds", {}).items())
+        limit = run["throughput_limit"] if run["throughput_limit"] > 0 else "none"
+        lines.append(
+            f"| {run['label']} | {run['client_settings']} | {limit} "
+            f"| {run.get('mib_per_second')} | {run.get('latency_p50_ms')} "
+            f"| {run.get('latency_p99_ms')} | {cpu.get('machine_busy_fraction')} "
+            f"| {cpu.get('lab_cpu_seconds')} in {cpu.get('wall_seconds')} s | {hosts} "
+            f"| {run.get('client_cpu_seconds')} |")
+    return "\n".join(lines)
+
+
 def update_readme(out: Path) -> None:
     documents = latest_documents(out)
+    kafka = [doc for doc in documents if doc["scenario"] == "kafka"
+             and "rf3_acksall_half_rate" in doc["details"]]
+    if kafka and README.exists():
+        README.write_text(replace_block(README.read_text(), kafka_runs_markdown(kafka[0]),
+                                        "kafka-runs"))
     ci_runs = sorted(out.glob("ci-2*.json"))
     if ci_runs and PROJECT_README.exists():
         PROJECT_README.write_text(replace_block(
@@ -969,8 +1094,9 @@ def run_scenario(ctx: Context, scenario: str) -> dict:
     log(f"== {scenario} (load average {machine['load_average_start'][0]})")
     started = time.monotonic()
     figures, details = RUNNERS[scenario](ctx)
+    lab = None if ctx.own_lab else {"inventory": str(ctx.inventory)}
     doc = result_document(scenario, figures, details, machine, versions(),
-                          time.monotonic() - started)
+                          time.monotonic() - started, lab)
     ctx.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     path = ctx.out / f"{scenario}-{stamp}.json"
@@ -1003,6 +1129,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--keep", action="store_true", help="leave the bench lab running")
     parser.add_argument("--prefix", default=PREFIX, help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(RESULTS_DIR))
+    parser.add_argument("-i", "--inventory",
+                        help="measure this running lab (e.g. inventories/local) instead of a "
+                             "bench- lab: kafka and pipeline only; nothing is "
+                             "created or removed")
     parser.add_argument("--kafka-records", type=int, default=100000,
                         help="1 KiB records per perf-test run")
     parser.add_argument("--python-records", type=int, default=20000,
@@ -1027,6 +1157,14 @@ def main(argv: list[str] | None = None) -> int:
         update_readme(ctx.out)
         return 0
     scenarios = list(DEFAULT_SCENARIOS) if args.scenario == "all" else [args.scenario]
+    if args.inventory:
+        # Someone's running lab: only the scenarios that measure a lab without rebuilding it.
+        others = sorted(set(scenarios) - {"kafka", "pipeline"})
+        if others:
+            raise SystemExit(f"bench: --inventory measures a running lab with kafka and "
+                             f"pipeline only, not {', '.join(others)}")
+        ctx.inventory = Path(args.inventory).resolve()
+        ctx.own_lab = False
     started = time.monotonic()
     failed: list[str] = []
     try:
@@ -1045,7 +1183,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         from . import lab
 
-        if args.keep or failed:
+        if not ctx.own_lab:
+            pass  # not ours: left as it was
+        elif args.keep or failed:
             log(f"the {ctx.prefix} lab is kept: `streamstack lab down --purge --prefix "
                 f"{ctx.prefix}` removes it")
         else:

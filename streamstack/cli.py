@@ -281,9 +281,12 @@ def verify(inventory: str | None, keyword: str | None, as_json: bool, prefix: st
 @cli.command(name="bench")
 @click.argument("scenario", default="all", type=click.Choice(["all", *bench.SCENARIOS]))
 @click.option("--keep", is_flag=True, help="Leave the bench- lab running at the end.")
-def bench_cmd(scenario: str, keep: bool) -> None:
+@click.option("-i", "--inventory", default=None,
+              help="Measure this running lab instead (kafka and pipeline only).")
+def bench_cmd(scenario: str, keep: bool, inventory: str | None) -> None:
     """Benchmarks on a bench- lab; JSON and charts under bench/results (see bench/README.md)."""
-    raise SystemExit(bench.main([scenario, *(["--keep"] if keep else [])]))
+    raise SystemExit(bench.main([scenario, *(["--keep"] if keep else []),
+                                 *(["--inventory", inventory] if inventory else [])]))
 
 
 @cli.group(name="jobs")

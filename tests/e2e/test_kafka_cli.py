@@ -131,3 +131,35 @@ def test_rf3_topic_takes_acks_all_writes_with_one_broker_down(host):
         victim_host.run("systemctl start kafka@%s", str(victim["id"]))
         assert _wait_in_sync(host, bootstrap, RF3_TOPIC), (
             f"broker {victim['id']} did not rejoin the ISR within 180 s")
+
+
+def test_shipped_client_settings_are_what_the_tools_read(host):
+    """$KAFKA_HOME/config/{producer,consumer}.properties link to the kafka role's files,
+    and the console tools given them write and read back (3.6's console tools still ask
+    for --bootstrap-server; acks and batching come from the file)."""
+    producer_file = host.file("/opt/kafka/config/producer.properties")
+    if not host.file("/etc/kafka/producer.properties").exists:
+        pytest.skip("the kafka role ships them on Kafka hosts; this client is not one")
+    assert producer_file.is_symlink and producer_file.linked_to == "/etc/kafka/producer.properties"
+    settings = dict(line.split("=", 1) for line in producer_file.content_string.splitlines()
+                    if line and not line.startswith("#"))
+    assert settings["acks"] == "all" and int(settings["batch.size"]) > 16384
+    assert settings["bootstrap.servers"] == internal_bootstrap(brokers_all(host))
+    assert host.file("/opt/kafka/config/consumer.properties").linked_to == \
+        "/etc/kafka/consumer.properties"
+    bootstrap = internal_bootstrap(brokers_all(host))
+    topic, marker = f"shipped-{uuid.uuid4().hex[:8]}", f"m-{uuid.uuid4().hex[:8]}"
+    try:
+        produce = host.run(
+            "seq -f '%s-%%g' 5 | timeout 90 kafka-console-producer.sh --producer.config "
+            "/opt/kafka/config/producer.properties --bootstrap-server %s --topic %s",
+            marker, bootstrap, topic)
+        assert produce.rc == 0, produce.stderr[-500:]
+        consume = host.run(
+            "timeout 120 kafka-console-consumer.sh --consumer.config "
+            "/opt/kafka/config/consumer.properties --bootstrap-server %s --topic %s "
+            "--from-beginning --max-messages 5 --timeout-ms 60000", bootstrap, topic)
+        assert sorted(consume.stdout.split()) == [f"{marker}-{i}" for i in range(1, 6)]
+    finally:
+        kafka_cli(host, "kafka-topics.sh", "--bootstrap-server", bootstrap, "--delete",
+                  "--topic", topic)

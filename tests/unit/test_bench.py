@@ -81,12 +81,14 @@ def test_figure_goals():
     assert bench.figure("verify", 21, "s", "verify_seconds")["met"] is False
     assert bench.figure("5/3", 1.29, "x", "warm_5_to_3_ratio")["met"] is True
     assert bench.figure("changed", 0, "", "warm_changed")["met"] is True
-    assert bench.figure("sink", 0.4, "x", "sink_to_consumer_ratio")["met"] is False
-    assert bench.figure("sink", None, "x", "sink_to_consumer_ratio")["met"] is None
+    assert bench.figure("sink", 0.79, "x", "sink_streaming_to_batch_ratio")["met"] is False
+    assert bench.figure("sink", 0.8, "x", "sink_streaming_to_batch_ratio")["met"] is True
+    assert bench.figure("sink", None, "x", "sink_streaming_to_batch_ratio")["met"] is None
+    assert bench.figure("p99", 501, "ms", "kafka_p99_half_rate_ms")["met"] is False
     plain = bench.figure("disk", 120.0, "MiB/s")
     assert plain["goal"] is None and plain["met"] is None
     assert bench.goal_text(plain) == "reported"
-    assert bench.goal_text(bench.figure("p95", 1, "ms", "wordcount_p95_ms")) == "<= 2000 ms"
+    assert bench.goal_text(bench.figure("p95", 1, "ms", "wordcount_p95_ms")) == "<= 1000 ms"
 
 
 def test_run_summary_from_runner_events():
@@ -120,7 +122,7 @@ def test_footprint_totals():
 
 def test_result_document_shape_is_json():
     doc = bench.result_document(
-        "kafka", [bench.figure("x", 1.0, "x", "tuned_to_defaults_ratio")], {"runs": {}},
+        "kafka", [bench.figure("x", 1.0, "x", "kafka_rf3_to_rf1_ratio")], {"runs": {}},
         {"cores": 2, "load_average_start": [1.0, 2.0, 3.0]}, {"kafka": "3.6.1"}, 12.34)
     again = json.loads(json.dumps(doc))
     assert set(again) == {"scenario", "date", "seconds", "machine", "versions", "lab",
@@ -186,6 +188,45 @@ def test_mean_ratio_of_alternated_runs():
     assert bench.mean_ratio([4.0, 2.0], [3.0, 3.0]) == 1.0
     assert bench.mean_ratio([4.0], []) is None
     assert bench.mean_ratio([4.0, None], [3.0, 3.0]) is None
+
+
+def test_cpu_delta_shares_of_the_machine():
+    before = {"machine_busy": 10.0, "machine_total": 40.0, "containers": {"m": 1.0, "w": 2.0}}
+    after = {"machine_busy": 25.0, "machine_total": 60.0, "containers": {"m": 5.0, "w": 5.0}}
+    out = bench.cpu_delta(before, after, cores=2)
+    # 20 CPU-seconds over 2 cores = 10 s of wall time; 15 of them busy; the lab used 7.
+    assert out["wall_seconds"] == 10.0 and out["machine_busy_fraction"] == 0.75
+    assert out["containers_cpu_seconds"] == {"m": 4.0, "w": 3.0}
+    assert out["lab_cpu_seconds"] == 7.0 and out["lab_share_of_busy"] == round(7 / 15, 2)
+
+
+def test_tool_cpu_seconds_from_bash_time():
+    assert bench.tool_cpu_seconds("100 records sent\nTOOL_CPU 3.20 0.40\n") == 3.6
+    assert bench.tool_cpu_seconds("no timing") is None
+
+
+def test_pipeline_bench_runs_the_service_settings():
+    pipeline = bench.load_bench_module("pipeline")
+    args = pipeline.build_parser().parse_args([])
+    assert args.sink_trigger == pipeline.SERVICE["trigger"]
+    assert args.sink_max_offsets == pipeline.SERVICE["max_offsets"]
+    assert args.sink_conf == pipeline.SERVICE["conf"]
+
+
+def test_kafka_runs_table_shows_every_run_with_its_cpu():
+    run = {"label": "rf3-acksall", "client_settings": "shipped", "throughput_limit": -1,
+           "mib_per_second": 20.5, "latency_p50_ms": 40, "latency_p99_ms": 300,
+           "client_cpu_seconds": 6.1,
+           "cpu": {"machine_busy_fraction": 0.97, "lab_cpu_seconds": 9.5, "wall_seconds": 6.0,
+                   "containers_cpu_seconds": {"hadoop-master": 5.0, "hadoop-worker1": 4.5}}}
+    doc = {"date": "2026-12-02T08:00:00+00:00", "machine": {"load_average_start": [3.5]},
+           "details": {"runs": [run], "rf3_acksall_half_rate": dict(run, throughput_limit=9000),
+                       "rf3_acksall_upstream": None}}
+    table = bench.kafka_runs_markdown(doc)
+    assert "load average 3.5" in table
+    assert "| rf3-acksall | shipped | none | 20.5 | 40 | 300 | 0.97 | 9.5 in 6.0 s " \
+           "| master 5.0, worker1 4.5 | 6.1 |" in table
+    assert "| 9000 |" in table and table.count("| rf3-acksall |") == 2
 
 
 def test_provisioning_sizes_must_include_the_measured_lab():

@@ -108,6 +108,10 @@ def test_sink_pattern_and_options():
                             "--starting-offsets", "latest", "--trigger", "1.5"])
     assert args.topic_list == [] and args.pattern == "ev.*"
     assert (args.format, args.max_offsets_per_trigger, args.trigger) == ("json", 500, 1.5)
+    assert not args.available_now
+    once = sink.parse_args(["--bootstrap-servers", "b:1", "--topics", "t", "--trigger", "0",
+                            "--available-now"])
+    assert once.available_now and once.trigger == 0
 
 
 @pytest.mark.parametrize("argv", [
@@ -117,6 +121,7 @@ def test_sink_pattern_and_options():
     ["--bootstrap-servers", "b", "--pattern", "("],
     ["--bootstrap-servers", "b", "--topics", "a", "--format", "csv"],
     ["--bootstrap-servers", "b", "--topics", "a", "--max-offsets-per-trigger", "0"],
+    ["--bootstrap-servers", "b", "--topics", "a", "--trigger", "-1"],
     ["--topics", "a"],  # no bootstrap
 ])
 def test_sink_rejects(argv, capsys):
@@ -180,11 +185,22 @@ def test_batch_log_line_counts_and_totals():
 
 # ------------------------------------------------------------------ producer / consumer
 
-def test_producer_handout_settings():
-    assert producer.PRODUCER_CONFIG == {"acks": "all", "retries": 0, "batch_size": 16384,
-                                        "linger_ms": 1, "buffer_memory": 33554432}
+def test_producer_settings_are_the_labs_and_the_handouts_on_request():
+    import yaml
+
+    assert producer.HANDOUT_CONFIG == {"acks": "all", "retries": 0, "batch_size": 16384,
+                                       "linger_ms": 1}
+    # The same settings as the producer.properties the kafka role ships.
+    defaults = yaml.safe_load((JOBS_DIR.parent / "roles/kafka/defaults/main.yml").read_text())
+    shipped = {k.replace(".", "_"): v
+               for k, v in defaults["kafka_client_producer_properties"].items()}
+    assert {k: v for k, v in producer.PRODUCER_CONFIG.items()
+            if k != "enable_idempotence"} == shipped
+    assert producer.PRODUCER_CONFIG["enable_idempotence"] is True  # Java's default too
     args = producer.parse_args(["Hello-Kafka"])
     assert (args.topic, args.count, args.bootstrap) == ("Hello-Kafka", 10, "localhost:9092")
+    assert not args.handout_settings
+    assert producer.parse_args(["Hello-Kafka", "--handout-settings"]).handout_settings
     assert producer.records(args) == [(str(i), str(i)) for i in range(10)]
 
 
