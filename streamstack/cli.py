@@ -49,7 +49,9 @@ def _inventory(inventory: str | None, hosts: int, prefix: str) -> Path:
         if not path.exists():
             raise StreamstackError(f"inventory {inventory} does not exist")
         return path
-    return lab.write_inventory(_lab(prefix), hosts)
+    # A lab grown with `lab up --hosts 4` keeps its size for the commands after it.
+    running = len(_lab(prefix).containers())
+    return lab.write_inventory(_lab(prefix), running if hosts == 3 and running else hosts)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -375,6 +377,25 @@ def restart_cmd(rolling: bool, services: tuple[str, ...], inventory: str | None,
     if not rolling:
         raise click.UsageError("only rolling restarts are supported: restart --rolling")
     _run(restart.PLAYBOOK, _inventory(inventory, 3, prefix), tags=restart.tags(services))
+
+
+@cli.command(name="rebalance")
+@click.option("--topics", help="Comma-separated topics (default: every topic).")
+@click.option("--throttle", type=int, help="Replication throttle in bytes/s while replicas "
+              "move (default: kafka_rebalance_throttle_bytes, 10 MiB/s).")
+@click.option("--check", is_flag=True, help="Show the reassignment plan, move nothing.")
+@inventory_option
+@prefix_option
+def rebalance_cmd(topics: str | None, throttle: int | None, check: bool, inventory: str | None,
+                  prefix: str) -> None:
+    """Spread Kafka partitions over every broker of the inventory (playbooks/rebalance.yml)."""
+    extravars: dict = {}
+    if topics:
+        extravars["kafka_rebalance_topics"] = [t for t in topics.split(",") if t]
+    if throttle:
+        extravars["kafka_rebalance_throttle_bytes"] = throttle
+    _run("playbooks/rebalance.yml", _inventory(inventory, 3, prefix), check=check,
+         extravars=extravars)
 
 
 def main() -> None:

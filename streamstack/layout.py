@@ -53,7 +53,8 @@ def lab_hosts(count: int = 3) -> list[Host]:
             {"id": i, "port": KAFKA_FIRST_PORT + i} for i in range(3)
         ]
     else:
-        for index, host in enumerate(hosts[:3]):
+        # Every host a broker: a host added to the lab (`lab up --hosts 4`) brings one.
+        for index, host in enumerate(hosts):
             host.kafka_brokers = [{"id": index, "port": KAFKA_FIRST_PORT + index}]
     for host in hosts:
         if host.kafka_brokers:

@@ -520,8 +520,9 @@ def kafka_identities(inv: Inventory) -> Iterable[Issue]:
     clusters: dict[str, list[str]] = {}
     for host in inv.names:
         found = inv.fact(host, "identities") or {}
+        # A host being decommissioned keeps its brokers' data until it is gone.
         wanted = {str(b["id"]) for b in inv.valid_brokers(host)} \
-            if host in inv.group("kafka") else set()
+            if host in inv.group("kafka") or host in inv.group(DECOMMISSION) else set()
         if host in controllers:
             wanted.add(str(_controller_id(inv, host, controllers)))
         for node in found.get("kafka") or []:
@@ -688,6 +689,57 @@ def broker_port_clashes(inv: Inventory) -> Iterable[Issue]:
                                 f"with {service} on {other}",
                                 "choose another broker port, or set "
                                 "kafka_forward_external_ports: false")
+
+
+# Hosts being drained and decommissioned (playbooks/decommission.yml, site.yml): they stay
+# in the inventory, under this group only, until the run has stopped their services.
+DECOMMISSION = "decommission"
+# Services decommission does not move: the single masters and the ZooKeeper ensemble.
+NOT_DECOMMISSIONED = {"zookeeper": "a ZooKeeper server (the ensemble and its quorum are "
+                                   "not resized by a decommission)",
+                      "hdfs_namenode": "the NameNode", "yarn_resourcemanager":
+                      "the ResourceManager", "spark_client": "the streaming jobs' drivers"}
+DRAINED_GROUPS = ("kafka", "hdfs_datanode", "yarn_nodemanager")
+
+
+@rule
+def decommission_hosts(inv: Inventory) -> Iterable[Issue]:
+    """A host under `decommission` has left its service groups, runs nothing that cannot
+    move, and what stays can still hold every replica."""
+    leaving = inv.group(DECOMMISSION)
+    for host in leaving:
+        for group, what in NOT_DECOMMISSIONED.items():
+            if host in inv.group(group):
+                yield Issue(host, f"groups.{group}", host,
+                            f"a host being decommissioned runs {what}",
+                            f"keep {host} (take it out of {DECOMMISSION}), or move {group} "
+                            "to another host first")
+        for group in DRAINED_GROUPS:
+            if host in inv.group(group):
+                yield Issue(host, f"groups.{group}", host,
+                            f"a host being decommissioned is still in {group}",
+                            f"remove {host} from {group} and keep it only under "
+                            f"{DECOMMISSION} until the run has drained it")
+    drained = [b for host in leaving for b in inv.valid_brokers(host)]
+    if drained:
+        remaining = len(inv.all_brokers())
+        # The internal topics were made with min(3, brokers) replicas (the roles' default).
+        needed = min(3, remaining + len(drained))
+        declared = inv.cluster_var("kafka_default_replication_factor")
+        needed = max(needed, declared) if _is_int(declared) else needed
+        if remaining < needed:
+            yield Issue(", ".join(leaving), "kafka_brokers",
+                        sorted(b["id"] for b in drained),
+                        f"draining them leaves {remaining} brokers, below the replication "
+                        f"factor {needed} of the internal and declared topics",
+                        "add a broker to the kafka group first, or keep these hosts")
+    zookeeper = inv.group("zookeeper")
+    if leaving and not inv.kraft() and 0 < len(zookeeper) < 3 and \
+            any(inv.var(h, "zookeeper_id") for h in leaving):
+        yield Issue(", ".join(leaving), "groups.zookeeper", zookeeper,
+                    f"the ensemble would drop to {len(zookeeper)} server(s), below a quorum "
+                    "that survives one failure",
+                    "keep 3 ZooKeeper servers: move the server to another host first")
 
 
 @rule

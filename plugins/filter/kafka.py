@@ -7,13 +7,6 @@ filter_plugins (and molecule's ANSIBLE_FILTER_PLUGINS) point here.
 
 from __future__ import annotations
 
-import re
-
-# One topic line of `kafka-topics.sh --describe` (the partition lines have a Partition:).
-_TOPIC_LINE = re.compile(
-    r"Topic: (?P<name>\S+)[ \t]+TopicId: \S+[ \t]+PartitionCount: (?P<partitions>\d+)[ \t]+"
-    r"ReplicationFactor: (?P<replication>\d+)(?:[ \t]+Configs:[ \t]*(?P<configs>\S*))?")
-
 
 def _dedicated(mode: str, controller_hosts: list) -> bool:
     """KRaft with controllers of their own (a kafka_controller group) rather than
@@ -81,35 +74,19 @@ def kafka_forwarded_ports(brokers_all, *, host: str, local_brokers, enabled=True
             if b["host"] != host and int(b["port"]) not in local_ports]
 
 
-def kafka_topics_described(stdout: str) -> dict[str, dict]:
-    """`kafka-topics.sh --describe` as {name: {partitions, replication, configs}}; the
-    configs are the topic's own overrides (what the tool lists)."""
-    out = {}
-    for m in _TOPIC_LINE.finditer(stdout or ""):
-        configs = dict(item.split("=", 1) for item in (m["configs"] or "").split(",")
-                       if "=" in item)
-        out[m["name"]] = {"partitions": int(m["partitions"]),
-                          "replication": int(m["replication"]), "configs": configs}
-    return out
-
-
 def kafka_topics_wanted(topics, *, default_replication, derived_min_insync) -> list[dict]:
-    """The declared topics with every field filled in. min.insync.replicas defaults to
-    the cluster's derived value, but never above RF - 1 (one replica may be down)."""
+    """The declared topics as the kafka_topics module takes them. min.insync.replicas
+    defaults to the cluster's derived value, but never above RF - 1 (one replica may be
+    down); a topic's own configs come on top."""
     out = []
     for topic in topics or []:
         rf = int(topic.get("replication", default_replication))
         min_isr = topic.get("min_insync_replicas", min(int(derived_min_insync), max(rf - 1, 1)))
+        configs = {"min.insync.replicas": str(int(min_isr))}
+        configs.update({k: str(v) for k, v in (topic.get("configs") or {}).items()})
         out.append({"name": topic["name"], "partitions": int(topic.get("partitions", 1)),
-                    "replication": rf, "min_insync_replicas": int(min_isr)})
+                    "replication_factor": rf, "configs": configs})
     return out
-
-
-def kafka_topics_min_isr_drift(wanted, current) -> list[dict]:
-    """Existing topics whose min.insync.replicas is not the declared one."""
-    return [t for t in wanted or [] if t["name"] in (current or {}) and
-            current[t["name"]].get("configs", {}).get("min.insync.replicas")
-            != str(t["min_insync_replicas"])]
 
 
 class FilterModule:
@@ -118,7 +95,5 @@ class FilterModule:
             "kafka_local_nodes": kafka_local_nodes,
             "kafka_quorum_voters": kafka_quorum_voters,
             "kafka_forwarded_ports": kafka_forwarded_ports,
-            "kafka_topics_described": kafka_topics_described,
             "kafka_topics_wanted": kafka_topics_wanted,
-            "kafka_topics_min_isr_drift": kafka_topics_min_isr_drift,
         }

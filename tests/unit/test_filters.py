@@ -93,46 +93,19 @@ def test_forwarded_ports_skip_own_host_and_own_ports():
     assert fwd(BROKERS_ALL, host="c", local_brokers=[], enabled=False) == []
 
 
-# kafka-topics.sh 3.6.1 --describe --exclude-internal, as the lab prints it.
-DESCRIBE = (
-    "Topic: events\tTopicId: 3Fq0pWq1Qx2\tPartitionCount: 3\tReplicationFactor: 3\t"
-    "Configs: min.insync.replicas=2,retention.ms=600000\n"
-    "\tTopic: events\tPartition: 0\tLeader: 0\tReplicas: 0,1,2\tIsr: 0,1,2\n"
-    "Topic: Hello-Kafka\tTopicId: 9xYz\tPartitionCount: 1\tReplicationFactor: 1\tConfigs: \n"
-    "\tTopic: Hello-Kafka\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1\n")
-
-
-def test_topics_described_reads_counts_and_overrides():
-    assert F["kafka_topics_described"](DESCRIBE) == {
-        "events": {"partitions": 3, "replication": 3,
-                   "configs": {"min.insync.replicas": "2", "retention.ms": "600000"}},
-        "Hello-Kafka": {"partitions": 1, "replication": 1, "configs": {}}}
-    assert F["kafka_topics_described"]("") == {}
-
-
-def test_topics_wanted_defaults_and_min_isr_cap():
+def test_topics_wanted_defaults_min_isr_cap_and_configs():
     wanted = F["kafka_topics_wanted"](
         [{"name": "events", "partitions": 3}, {"name": "one", "replication": 1},
-         {"name": "own", "replication": 3, "min_insync_replicas": 1}],
+         {"name": "own", "replication": 3, "min_insync_replicas": 1,
+          "configs": {"retention.ms": 600000}}],
         default_replication="3", derived_min_insync="2")
     assert wanted == [
-        {"name": "events", "partitions": 3, "replication": 3, "min_insync_replicas": 2},
-        {"name": "one", "partitions": 1, "replication": 1, "min_insync_replicas": 1},
-        {"name": "own", "partitions": 1, "replication": 3, "min_insync_replicas": 1}]
-
-
-def test_min_isr_drift_names_existing_topics_that_differ():
-    current = F["kafka_topics_described"](DESCRIBE)
-    wanted = [{"name": "events", "partitions": 3, "replication": 3, "min_insync_replicas": 2},
-              {"name": "Hello-Kafka", "partitions": 1, "replication": 1,
-               "min_insync_replicas": 1},
-              {"name": "new", "partitions": 1, "replication": 3, "min_insync_replicas": 2}]
-    # events already has 2; Hello-Kafka has no override (the broker's default applies);
-    # "new" does not exist yet (created with the right value).
-    assert [t["name"] for t in F["kafka_topics_min_isr_drift"](wanted, current)] == ["Hello-Kafka"]
-    wanted[0]["min_insync_replicas"] = 1
-    assert [t["name"] for t in F["kafka_topics_min_isr_drift"](wanted, current)] == [
-        "events", "Hello-Kafka"]
+        {"name": "events", "partitions": 3, "replication_factor": 3,
+         "configs": {"min.insync.replicas": "2"}},
+        {"name": "one", "partitions": 1, "replication_factor": 1,
+         "configs": {"min.insync.replicas": "1"}},
+        {"name": "own", "partitions": 1, "replication_factor": 3,
+         "configs": {"min.insync.replicas": "1", "retention.ms": "600000"}}]
 
 
 def test_hadoop_user_dirs():

@@ -1,5 +1,5 @@
 """Kafka's rolling waits and topic reconciliation (issue 19, item 3), read from the role's
-task files: what the restart wait asks the cluster, and what topics.yml alters."""
+task files: what the restart wait asks the cluster, and that topics.yml uses the admin module."""
 
 from __future__ import annotations
 
@@ -27,11 +27,9 @@ def test_restart_waits_for_leaders_isr_and_min_isr_before_the_next_broker():
     assert "rc == 0" in wait["until"]
 
 
-def test_topics_reconcile_min_insync_replicas_of_existing_topics():
-    alters = [t for t in _tasks("topics.yml")
-              if "kafka-configs.sh" in str(t.get("ansible.builtin.command", {}).get("argv", ""))]
-    assert len(alters) == 1, "no task sets min.insync.replicas of existing topics"
-    argv = alters[0]["ansible.builtin.command"]["argv"]
-    assert "--alter" in argv and "topics" in argv
-    assert any("min.insync.replicas=" in str(a) for a in argv)
-    assert "kafka_topics_min_isr_drift" in alters[0]["loop"]
+def test_topics_go_through_the_admin_module_not_cli_output():
+    tasks = _tasks("topics.yml")
+    assert not [t for t in tasks if "ansible.builtin.command" in t or "ansible.builtin.shell" in t]
+    module = [t for t in tasks if "kafka_topics" in t]
+    assert len(module) == 1, "one kafka_topics task reconciles every declared topic"
+    assert "kafka_topics_wanted" in module[0]["kafka_topics"]["topics"]

@@ -19,6 +19,14 @@ def test_three_hosts_spread_brokers_one_per_host_with_handout_ports():
     assert 9870 in hosts["hadoop-master"].published_ports
 
 
+def test_a_fourth_host_brings_a_broker_a_datanode_and_a_nodemanager():
+    hosts = {host.name: host for host in layout.lab_hosts(4)}
+    worker3 = hosts["hadoop-worker3"]
+    assert worker3.kafka_brokers == [{"id": 3, "port": 9095}]
+    assert {"kafka", "hdfs_datanode", "yarn_nodemanager"} <= set(worker3.groups)
+    assert "zookeeper" not in worker3.groups, "the ensemble stays at 3"
+
+
 def test_one_host_is_the_handout_single_layout():
     (master,) = layout.lab_hosts(1)
     assert [b["port"] for b in master.kafka_brokers] == [9092, 9093, 9094]

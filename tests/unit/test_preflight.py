@@ -694,3 +694,54 @@ def test_the_report_reads_the_variables_of_every_role_site_yml_applies():
             applied += [r["role"] if isinstance(r, dict) else r for r in play.get("roles", [])]
     report = yaml.safe_load((PROJECT_ROOT / "playbooks/preflight.yml").read_text())[-1]
     assert report["tasks"][0]["streamstack_preflight"]["roles"] == list(dict.fromkeys(applied))
+
+
+# --- decommission (issue 21) -----------------------------------------------------------
+
+W3 = "hadoop-worker3"
+
+
+def with_leaving_host(groups: list[str]) -> dict:
+    """The lab plus hadoop-worker3 (broker 3) under `decommission` and `groups`."""
+    data = healthy()
+    leaving = copy.deepcopy(data["hosts"][W2])
+    leaving["groups"] = ["decommission", *groups]
+    leaving["vars"]["kafka_brokers"] = [{"id": 3, "port": 9095}]
+    leaving["facts"]["listening"] = []
+    for host in data["hosts"].values():
+        host["facts"]["resolves"][W3] = "172.18.0.5"
+    leaving["facts"]["resolves"][W3] = "172.18.0.5"
+    data["hosts"][W3] = leaving
+    return data
+
+
+def test_a_host_under_decommission_only_passes():
+    assert messages(with_leaving_host([])) == []
+
+
+def test_a_leaving_host_still_in_its_service_groups_is_refused():
+    found = messages(with_leaving_host(["kafka", "hdfs_datanode"]))
+    assert any(m.startswith(f"{W3}: groups.kafka=") and "still in kafka" in m and
+               "remove hadoop-worker3 from kafka" in m for m in found), found
+    assert any("still in hdfs_datanode" in m for m in found), found
+
+
+def test_a_leaving_zookeeper_server_is_refused():
+    found = messages(with_leaving_host(["zookeeper"]))
+    assert any(f"{W3}: groups.zookeeper=" in m and "ZooKeeper server" in m for m in found), found
+
+
+def test_draining_below_the_replication_factor_is_refused():
+    data = with_leaving_host([])
+    # Worker2 leaves too: 2 brokers would have to hold replication factor 3.
+    data["hosts"][W2]["groups"] = ["decommission"]
+    found = messages(data)
+    assert any("kafka_brokers=[2, 3]" in m and "leaves 2 brokers, below the replication "
+               "factor 3" in m and "add a broker" in m for m in found), found
+
+
+def test_a_leaving_host_keeps_its_broker_data_without_an_identity_error():
+    data = with_leaving_host([])
+    data["hosts"][W3]["facts"]["identities"] = {
+        "kafka": [{"dir": "/var/lib/kafka/broker-3", "node_id": "3", "cluster_id": "c1"}]}
+    assert messages(data) == []

@@ -1,0 +1,196 @@
+"""Operating a living cluster (issue 21), under acks=all load with both jobs running:
+
+0. (no load) plugins/modules/kafka_topics.py against the brokers: check mode changes
+   nothing, create, a second run unchanged, grow and reconcile configs, shrink refused;
+7. a 4th container host added (`lab up --hosts 4`): site.yml gives it a broker, a
+   DataNode and a NodeManager, playbooks/rebalance.yml spreads a 12-partition topic so
+   every broker leads at least one partition; nothing acknowledged is lost, a second
+   rebalance moves nothing;
+
+Container hosts of the local lab only (they add and drop a container):
+    pytest tests/reliability/test_operations.py --hosts=ansible://all --ansible-inventory=INV
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from reliability_lib import (
+    WORK,
+    Load,
+    e2e,
+    figures,
+    infra_kafka,
+    wait_no_under_replicated,
+)
+
+from streamstack import image, jobs, runner
+from streamstack import lab as lab_mod
+from streamstack.engine import docker
+
+TOPIC = "operations"
+PARTITIONS = 12
+NEW_HOST = "hadoop-worker3"
+
+# Leader and replicas of every partition of a topic, and the live brokers.
+DESCRIBE = r'''
+import json, sys
+from kafka.admin import KafkaAdminClient
+bootstrap, topic = sys.argv[1:3]
+admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","))
+meta = admin.describe_topics([topic])[0]
+print(json.dumps({"brokers": sorted(b["node_id"] for b in admin.describe_cluster()["brokers"]),
+                  "partitions": {p["partition"]: {"leader": p["leader"], "replicas": p["replicas"],
+                                                  "isr": p["isr"]} for p in meta["partitions"]}}))
+'''
+
+
+def _lab(node) -> lab_mod.Lab:
+    variables = node.ansible.get_variables()
+    if variables.get("ansible_connection") not in ("docker", "community.docker.docker"):
+        pytest.skip("container hosts only (the local lab): the scenario adds a container")
+    hostname = node.backend.get_hostname()
+    return lab_mod.Lab(str(variables.get("ansible_host", hostname)).removesuffix(hostname))
+
+
+def _describe(node, bootstrap: str) -> dict:
+    e2e.write(node, f"{WORK}/describe.py", DESCRIBE)
+    done = node.run(f"timeout 120 python3 {WORK}/describe.py {bootstrap} {TOPIC}")
+    assert done.rc == 0, done.stderr[-800:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _jobs_running(node, seconds: int = 600) -> float:
+    """Seconds until every job unit has a RUNNING YARN application."""
+    started, rows = time.monotonic(), ""
+    while time.monotonic() - started < seconds:
+        rows = e2e.login(node, "yarn application -list -appStates RUNNING 2>/dev/null", 90).stdout
+        units = node.run("systemctl list-units --plain --no-legend 'spark-job-*'").stdout
+        names = {line.split()[0].removeprefix("spark-job-").removesuffix(".service")
+                 for line in units.splitlines() if line.strip()}
+        if names and names <= {app["name"] for app in jobs.parse_yarn_list(rows)}:
+            return round(time.monotonic() - started, 1)
+        time.sleep(5)
+    pytest.fail(f"jobs not RUNNING on YARN within {seconds}s: {rows[-800:]}")
+
+
+def _playbook(name: str, inventory: Path) -> tuple[runner.Summary, float]:
+    started = time.monotonic()
+    summary, run_dir = runner.run_playbook(name, inventory, quiet=True)
+    seconds = round(time.monotonic() - started, 1)
+    assert summary.ok, runner.format_summary(summary, run_dir)
+    return summary, seconds
+
+
+def _published(lab: lab_mod.Lab) -> bool:
+    """Whether the lab publishes its ports (a lab made with --no-publish does not)."""
+    done = docker("port", lab.container("hadoop-master"), check=False)
+    return bool(done.stdout.strip())
+
+
+# --- 0 ----------------------------------------------------------------------------------
+
+def _topics(node, topics: list[dict], check: bool = False) -> dict:
+    """The kafka_topics module on the node, as the kafka role runs it."""
+    first = node.ansible.get_variables()["groups"]["kafka"][0]
+    runner_host = infra_kafka.other_host(node, first)
+    args = json.dumps({"bootstrap_servers": infra_kafka.internal_bootstrap(
+        infra_kafka.brokers_all(node)), "topics": topics})
+    return runner_host.ansible("kafka_topics", args, check=check, become=True)
+
+
+def test_0_topics_module_creates_grows_reconciles_and_refuses(node, bootstrap):
+    name = f"ops-admin-{uuid.uuid4().hex[:6]}"
+    want = {"name": name, "partitions": 3, "replication_factor": 2,
+            "configs": {"retention.ms": "600000", "min.insync.replicas": "1"}}
+    dry = _topics(node, [want], check=True)
+    listed = e2e.login(node, f"kafka-topics.sh --bootstrap-server {bootstrap} --list", 90).stdout
+    created = _topics(node, [want])
+    again = _topics(node, [want])
+    grown = _topics(node, [dict(want, partitions=6, configs={"min.insync.replicas": "2"})])
+    described = e2e.login(node, f"kafka-topics.sh --bootstrap-server {bootstrap} --describe "
+                                f"--topic {name}", 90).stdout
+    try:
+        shrink = _topics(node, [dict(want, partitions=2)])
+    except node.ansible.AnsibleException as exc:  # raised only for a failed module
+        shrink = {**exc.result, "failed": True}
+    after = e2e.login(node, f"kafka-topics.sh --bootstrap-server {bootstrap} --describe "
+                            f"--topic {name}", 90).stdout
+    e2e.login(node, f"kafka-topics.sh --bootstrap-server {bootstrap} --delete --topic {name}", 90)
+    figures("0_topics_module", check_mode=dry.get("created"), created=created.get("created"),
+            second_run_changed=again.get("changed"), grown=grown.get("partitions"),
+            configs=grown.get("configs"), shrink_refused=str(shrink.get("msg", ""))[-300:])
+    assert dry["changed"] and dry["created"] == [name]
+    assert name not in listed.split(), "check mode created the topic"
+    assert created["changed"] and created["created"] == [name]
+    assert again["changed"] is False
+    assert grown["partitions"] == {name: {"before": 3, "after": 6}}
+    assert grown["configs"] == {name: {"min.insync.replicas": {"before": "1", "after": "2"}}}
+    assert "PartitionCount: 6" in described
+    # The undeclared override stays; the declared one is the new value.
+    assert "retention.ms=600000" in described and "min.insync.replicas=2" in described
+    # `ansible --tree` keeps fail_json's msg and errors but not its failed flag.
+    assert shrink.get("errors") and "partitions can only grow" in str(shrink.get("msg"))
+    assert "PartitionCount: 6" in after, "a refused run changed the topic"
+
+
+# --- 7 ----------------------------------------------------------------------------------
+
+def test_7_add_a_fourth_host_and_rebalance(node, bootstrap):
+    lab = _lab(node)
+    # 4 containers: a run interrupted after the host was added; every step re-runs.
+    if len(lab.containers()) not in (3, 4) or len(infra_kafka.brokers_all(node)) != 3:
+        pytest.skip("starts from the 3-host lab with 3 brokers")
+    done = e2e.login(node, f"kafka-topics.sh --bootstrap-server {bootstrap} --create "
+                           f"--if-not-exists --topic {TOPIC} --partitions {PARTITIONS} "
+                           "--replication-factor 3 --config min.insync.replicas=2", 90)
+    assert done.rc == 0, done.stderr[-800:]
+    # The word count waits for its input topic, which the handout creates by hand.
+    done = e2e.login(node, f"kafka-topics.sh --bootstrap-server {bootstrap} --create "
+                           f"--if-not-exists --topic {e2e.WORDCOUNT_INPUT} --partitions 1 "
+                           "--replication-factor 3", 90)
+    assert done.rc == 0, done.stderr[-800:]
+    wait_no_under_replicated(node, bootstrap, 180)
+    jobs_before_s = _jobs_running(node)
+    prefix = f"s7{uuid.uuid4().hex[:6]}"
+    load = Load(node, bootstrap, TOPIC, prefix, rate=100, max_seconds=2400)
+    time.sleep(10)
+    started = time.monotonic()
+    tag, _ = image.build(progress=print)
+    grown = lab_mod.up(tag, count=4, lab=lab, publish=_published(lab), progress=print)
+    host_s = round(time.monotonic() - started, 1)
+    site, site_s = _playbook("site.yml", grown)
+    rebalance, rebalance_s = _playbook("playbooks/rebalance.yml", grown)
+    isr_s = wait_no_under_replicated(node, bootstrap, 300)
+    described = _describe(node, bootstrap)
+    again, again_s = _playbook("playbooks/rebalance.yml", grown)
+    time.sleep(10)
+    sent = load.stop()
+    check = load.verify()
+    jobs_after_s = _jobs_running(node)
+    new_host = lab.container(NEW_HOST)
+    units = docker("exec", new_host, "systemctl", "is-active", "kafka@3", "hdfs-datanode",
+                   "yarn-nodemanager", check=False).stdout.decode().split()
+    report = e2e.login(node, "hdfs dfsadmin -report -live", 120).stdout
+    leaders = {b: sum(1 for p in described["partitions"].values() if p["leader"] == b)
+               for b in described["brokers"]}
+    replicas = {b: sum(1 for p in described["partitions"].values() if b in p["replicas"])
+                for b in described["brokers"]}
+    figures("7_grow_and_rebalance", add_host_s=host_s, site_s=site_s,
+            site_changed=site.changed, rebalance_s=rebalance_s,
+            rebalance_changed=rebalance.changed, second_rebalance_changed=again.changed,
+            second_rebalance_s=again_s, isr_after_s=isr_s, leaders=leaders,
+            replicas=replicas, new_host_units=units, jobs_running_before_s=jobs_before_s,
+            jobs_running_after_s=jobs_after_s, **sent, **check)
+    assert described["brokers"] == [0, 1, 2, 3]
+    assert units == ["active", "active", "active"], units
+    assert NEW_HOST in report, report[-1500:]
+    assert all(n >= 1 for n in leaders.values()), leaders
+    assert max(replicas.values()) - min(replicas.values()) <= 1, replicas
+    assert again.changed == 0, "a second rebalance moved partitions again"
+    assert sent["acked"] > 0
+    assert check["lost"] == 0, check
