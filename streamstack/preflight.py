@@ -111,7 +111,8 @@ DATA_DIR_VARIABLES = {
 }
 # Product versions: the variable each role would use; checked against the catalogue.
 VERSION_VARIABLES = {"kafka": "kafka_version", "zookeeper": "zookeeper_version",
-                     "hadoop": "hadoop_version", "spark": "spark_version"}
+                     "hadoop": "hadoop_version", "spark": "spark_version",
+                     "jmx_exporter": "streamstack_jmx_exporter_version"}
 
 # Variables the rules read, with the value used when neither the inventory nor a role
 # default sets them. The playbook passes each host's value of every one of these.
