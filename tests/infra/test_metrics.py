@@ -44,7 +44,7 @@ def test_each_broker_agent_answers(host, host_groups):
     brokers = host.ansible.get_variables().get("kafka_brokers", [])
     assert brokers
     for broker in brokers:
-        port = broker["port"] + 10000 + 10000
+        port = broker["port"] + 30000
         text = read(host, f"http://127.0.0.1:{port}/metrics")
         assert "kafka_server_replicamanager_underreplicatedpartitions" in text, port
 

@@ -36,9 +36,9 @@ def test_scrape_targets_follow_the_inventory(monitoring):
     jobs = {job["job_name"]: job["static_configs"] for job in config["scrape_configs"]}
     targets = {name: sorted(t for c in configs for t in c["targets"])
                for name, configs in jobs.items()}
-    # Each broker's agent on its own port: internal port + 10000.
-    assert targets["kafka"] == ["hadoop-master:29092", "hadoop-worker1:29093",
-                                "hadoop-worker2:29094"]
+    # Each broker's agent on its own port: its port + 30000.
+    assert targets["kafka"] == ["hadoop-master:39092", "hadoop-worker1:39093",
+                                "hadoop-worker2:39094"]
     assert {c["labels"]["broker"] for c in jobs["kafka"]} == {"0", "1", "2"}
     assert targets["zookeeper"] == [f"{h}:7071" for h in
                                     ("hadoop-master", "hadoop-worker1", "hadoop-worker2")]
@@ -105,7 +105,7 @@ def test_alerts_fire_on_lab_like_series(monitoring, promtool, tmp_path):
 def test_prometheus_is_published_and_no_agent_is():
     master = layout.lab_hosts(3)[0]
     assert layout.PROMETHEUS_PORT in master.published_ports
-    agents = {7071, 7072, 7073, 7074, 7075, 7076, 7077, 7080, 7081, 29092, 29093, 29094}
+    agents = {7071, 7072, 7073, 7074, 7075, 7076, 7077, 7080, 7081, 39092, 39093, 39094}
     for host in layout.lab_hosts(3):
         assert not agents & set(host.published_ports), host.name
 
