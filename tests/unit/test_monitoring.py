@@ -63,9 +63,9 @@ def test_jobs_exporter_reads_each_jobs_checkpoint(monitoring):
 
     config = json.loads(role_templates.render(monitoring, "monitoring", "jobs-exporter.json.j2"))
     assert config["listen_address"] == "127.0.0.1"
-    assert config["jobs"] == [{"name": "wordcount", "checkpoint": "/checkpoints/wordcount"},
-                              {"name": "kafka-to-hdfs",
-                               "checkpoint": "/checkpoints/kafka-to-hdfs"}]
+    assert config["jobs"] == [
+        {"name": "wordcount", "index": 0, "checkpoint": "/checkpoints/wordcount"},
+        {"name": "kafka-to-hdfs", "index": 1, "checkpoint": "/checkpoints/kafka-to-hdfs"}]
     assert config["webhdfs"] == "http://hadoop-master:9870/webhdfs/v1"
 
 

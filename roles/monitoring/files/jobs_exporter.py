@@ -32,6 +32,35 @@ def webhdfs(config: dict, path: str, op: str) -> bytes:
     return fetch(f"{config['webhdfs']}{urllib.parse.quote(path)}?{query}")
 
 
+def query_checkpoints(config: dict, checkpoint: str) -> list[str]:
+    """The checkpoint itself, or (a job of several queries, like the sink's one per
+    topic) each sub-directory that is one; `_deadletter` and the like are left out."""
+    try:
+        listing = json.loads(webhdfs(config, checkpoint, "LISTSTATUS"))
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return []
+        raise
+    entries = listing["FileStatuses"]["FileStatus"]
+    if any(f["pathSuffix"] == "commits" for f in entries):
+        return [checkpoint]
+    return [f"{checkpoint.rstrip('/')}/{f['pathSuffix']}" for f in entries
+            if f["type"] == "DIRECTORY" and not f["pathSuffix"].startswith(("_", "."))]
+
+
+def job_offsets(config: dict, checkpoint: str) -> tuple[int | None, dict]:
+    """Newest batch and offsets over the job's queries; a partition read by two queries
+    counts where the slower one is."""
+    batch, merged = None, {}
+    for path in query_checkpoints(config, checkpoint):
+        query_batch, offsets = committed_offsets(config, path)
+        if query_batch is not None:
+            batch = max(batch or 0, query_batch)
+        for key, offset in offsets.items():
+            merged[key] = min(offset, merged.get(key, offset))
+    return batch, merged
+
+
 def committed_offsets(config: dict, checkpoint: str) -> tuple[int | None, dict]:
     """(newest committed batch, {(topic, partition): offset}); (None, {}) before any."""
     try:
@@ -89,7 +118,7 @@ def render(config: dict) -> str:
     for job in config["jobs"]:
         name = label(job["name"])
         try:
-            batch, offsets = committed_offsets(config, job["checkpoint"])
+            batch, offsets = job_offsets(config, job["checkpoint"])
             ok = 1
         except (OSError, ValueError, KeyError):
             batch, offsets, ok = None, {}, 0
