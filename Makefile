@@ -64,7 +64,7 @@ test-reliability: deps ## Fault tests (broker and job kills), bounded in time
 # The lab's name prefix when it is not the default lab (`lab up --prefix o-`).
 PREFIX ?=
 test-metrics: deps ## Alerts fire and clear, dashboard in a headless browser (about 8 minutes)
-	STREAMSTACK_PREFIX=$(PREFIX) $(PYTEST) tests/metrics --hosts=ansible://spark_client \
+	STREAMSTACK_PREFIX=$(PREFIX) $(PYTEST) -rP tests/metrics --hosts=ansible://spark_client \
 	  --ansible-inventory=$(INVENTORY)
 
 bench: deps ## Benchmarks; results under bench/results
