@@ -646,11 +646,13 @@ UNITS = re.compile(r"^(zookeeper|kafka@.*|hdfs-.*|yarn-.*|spark-job-.*|mapred-.*
 def show(unit, prop):
     return subprocess.run(["systemctl", "show", "-p", prop, "--value", unit],
                           capture_output=True, text=True).stdout.strip()
-rss, children = {}, {}
+rss, children, ticks = {}, {}, {}
 for pid in filter(str.isdigit, os.listdir("/proc")):
     try:
         with open(f"/proc/{pid}/stat") as f:
-            ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            fields = f.read().rsplit(")", 1)[1].split()
+        ppid = int(fields[1])
+        ticks[int(pid)] = int(fields[11]) + int(fields[12])  # utime + stime
         with open(f"/proc/{pid}/status") as f:
             m = re.search(r"VmRSS:\s+(\d+) kB", f.read())
     except OSError:
@@ -671,11 +673,13 @@ for line in listed.splitlines():
         tree.append(pid)
         todo += children.get(pid, [])
     current = show(name, "MemoryCurrent")
-    cpu = show(name, "CPUUsageNSec")
+    # CPU time of the tree's live processes (systemd's CPUUsageNSec is not set in
+    # containers run with --cgroupns=host).
+    cpu = sum(ticks.get(p, 0) for p in tree) * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
     units.append({"unit": name, "main_pid": main, "processes": len(tree),
                   "rss_bytes": sum(rss.get(p, 0) for p in tree),
                   "memory_current_bytes": int(current) if current.isdigit() else None,
-                  "cpu_nsec": int(cpu) if cpu.isdigit() else None})
+                  "cpu_nsec": cpu})
 print(json.dumps({"units": units, "total_rss_bytes": sum(rss.values()),
                   "processes": len(rss)}))
 """
@@ -748,7 +752,8 @@ def scenario_footprint(ctx: Context) -> tuple[list[dict], dict]:
                         "containers count under yarn-nodemanager); shared pages are "
                         "counted once per process, so sums are an upper bound. "
                         "docker stats = the containers' cgroup memory without page cache. "
-                        "CPU = systemd's CPUUsageNSec over the window, in cores."}
+                        "CPU = utime + stime of each unit's process tree over the window, "
+                        "in cores (a unit restarted in between counts none)."}
     figures = [figure(f"{host} daemons RSS", round(t["daemons_rss_bytes"] / GIB, 2), "GiB")
                for host, t in totals["per_host"].items()]
     figures += [
