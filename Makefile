@@ -8,7 +8,7 @@ INVENTORY ?= inventories/local
 PYTEST = scripts/pytest-strict
 
 .PHONY: help deps up down status lint unit infra e2e molecule test test-all \
-        test-reliability bench docs clean
+        test-reliability test-metrics bench docs clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -60,6 +60,12 @@ test-all: test ## Also the one-host and KRaft scenarios (about 11 minutes more)
 
 test-reliability: deps ## Fault tests (broker and job kills), bounded in time
 	$(PYTEST) tests/reliability --hosts=ansible://all --ansible-inventory=$(INVENTORY)
+
+# The lab's name prefix when it is not the default lab (`lab up --prefix o-`).
+PREFIX ?=
+test-metrics: deps ## Alerts fire and clear, dashboard in a headless browser (about 8 minutes)
+	STREAMSTACK_PREFIX=$(PREFIX) $(PYTEST) -rP tests/metrics --hosts=ansible://spark_client \
+	  --ansible-inventory=$(INVENTORY)
 
 bench: deps ## Benchmarks; results under bench/results
 	$(BIN)/python -m streamstack.bench

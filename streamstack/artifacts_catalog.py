@@ -112,6 +112,7 @@ SCALA_BINARY = "2.13"
 ZOOKEEPER_VERSION = "3.8.3"
 HADOOP_VERSION = "3.3.6"
 SPARK_VERSION = "3.5.0"
+JMX_EXPORTER_VERSION = "1.0.1"
 
 # Kafka 3.6.1 core excludes ZooKeeper's logging backend and log4j (it uses reload4j);
 # see project(':core') in Kafka's build.gradle at tag 3.6.1.
@@ -311,4 +312,20 @@ SPARK = Product(
               "streamstack-bin/spark-sql"),
 )
 
-PRODUCTS: dict[str, Product] = {p.name: p for p in (ZOOKEEPER, KAFKA, HADOOP, SPARK)}
+# The Prometheus JMX Java agent every JVM of the lab loads (one shaded jar, no deps).
+JMX_EXPORTER = Product(
+    name="jmx_exporter",
+    version=JMX_EXPORTER_VERSION,
+    home_env="JMX_EXPORTER_HOME",
+    maven=(
+        MavenSet(
+            name="javaagent",
+            dest=".",
+            deps=(MavenDep("io.prometheus.jmx:jmx_prometheus_javaagent:"
+                           f"{JMX_EXPORTER_VERSION}", exclusions=("*:*",)),),
+        ),
+    ),
+)
+
+PRODUCTS: dict[str, Product] = {p.name: p for p in (ZOOKEEPER, KAFKA, HADOOP, SPARK,
+                                                    JMX_EXPORTER)}

@@ -203,10 +203,26 @@ def down(purge: bool, prefix: str) -> None:
 
 
 @cli.command()
+@click.option("--prometheus", "prometheus_url", default=None,
+              help="Prometheus URL (default: the local lab's, published or on its network).")
 @prefix_option
-def status(prefix: str) -> None:
-    """Container hosts and their state."""
-    _print_lab_status(prefix)
+def status(prefix: str, prometheus_url: str | None) -> None:
+    """Container hosts and their state, then live figures from Prometheus."""
+    from . import metrics
+
+    started = time.monotonic()
+    if not prometheus_url:
+        if not _print_lab_status(prefix):
+            return
+        prometheus_url = metrics.lab_url(prefix)
+    if not prometheus_url:
+        console.print("Prometheus: no lab master container to ask")
+        return
+    table = Table("live (Prometheus)", prometheus_url)
+    for what, value in metrics.rows(metrics.collect(prometheus_url)):
+        table.add_row(what, value)
+    console.print(table)
+    console.print(f"in {time.monotonic() - started:.1f}s")
 
 
 @cli.command(name="run")

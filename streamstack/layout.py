@@ -12,8 +12,11 @@ import yaml
 
 MIN_HOSTS, MAX_HOSTS = 1, 5
 KAFKA_FIRST_PORT = 9092
-# Web UIs of the master: NameNode, ResourceManager, JobHistory, Spark driver UIs.
-MASTER_UI_PORTS = [9870, 8088, 19888, 4040, 4041]
+# Web UIs of the master: NameNode, ResourceManager, JobHistory, Spark driver UIs, and
+# Prometheus (the monitoring role's default host is the NameNode's). The JMX agents'
+# ports are never published: only the cluster network reaches them.
+PROMETHEUS_PORT = 9090
+MASTER_UI_PORTS = [9870, 8088, 19888, 4040, 4041, PROMETHEUS_PORT]
 
 
 @dataclass

@@ -86,6 +86,17 @@ SERVICE_PORTS: dict[str, list[tuple[str, int, bool]]] = {
                          ("MapReduce shuffle", 13562, True)],
     "spark_client": [("Spark driver UI", 4040, False)],
 }
+# The Prometheus JMX agents of the daemons (playbooks/group_vars/all/metrics.yml).
+for _group, _agents in {"zookeeper": [("ZooKeeper metrics", 7071)],
+                        "hdfs_namenode": [("NameNode metrics", 7072),
+                                          ("SecondaryNameNode metrics", 7073),
+                                          ("JobHistory metrics", 7077)],
+                        "hdfs_datanode": [("DataNode metrics", 7074)],
+                        "yarn_resourcemanager": [("ResourceManager metrics", 7075)],
+                        "yarn_nodemanager": [("NodeManager metrics", 7076)],
+                        "spark_client": [("Spark driver metrics", 7080),
+                                         ("Spark driver metrics", 7081)]}.items():
+    SERVICE_PORTS[_group] += [(name, port, True) for name, port in _agents]
 
 # Service ports that come from a role variable: (service name, variable).
 PORT_VARIABLES = {
@@ -111,7 +122,8 @@ DATA_DIR_VARIABLES = {
 }
 # Product versions: the variable each role would use; checked against the catalogue.
 VERSION_VARIABLES = {"kafka": "kafka_version", "zookeeper": "zookeeper_version",
-                     "hadoop": "hadoop_version", "spark": "spark_version"}
+                     "hadoop": "hadoop_version", "spark": "spark_version",
+                     "jmx_exporter": "streamstack_jmx_exporter_version"}
 
 # Variables the rules read, with the value used when neither the inventory nor a role
 # default sets them. The playbook passes each host's value of every one of these.
@@ -150,6 +162,9 @@ VARIABLE_DEFAULTS: dict[str, object] = {
     "zookeeper_version": None,
     "hadoop_version": None,
     "spark_version": None,
+    "streamstack_jmx_exporter_version": None,
+    "streamstack_metrics_enabled": True,
+    "streamstack_kafka_jmx_port_offset": 30000,
     "streamstack_kafka_internal_port_offset": 10000,
     "streamstack_zookeeper_client_port": 2181,
     "streamstack_namenode_port": 9000,
@@ -288,6 +303,11 @@ class Inventory:
             ports.append((f"Kafka broker {broker['id']} external", broker["port"], broker))
             ports.append((f"Kafka broker {broker['id']} internal", broker["port"] + offset,
                           broker))
+            if _truthy(self.var(host, "streamstack_metrics_enabled")):
+                jmx = _int_or(_as_int(self.var(host, "streamstack_kafka_jmx_port_offset")),
+                              30000)
+                ports.append((f"Kafka broker {broker['id']} metrics", broker["port"] + jmx,
+                              broker))
             if combined:
                 ports.append((f"Kafka broker {broker['id']} controller",
                               broker["port"] + controller_offset, broker))

@@ -306,7 +306,7 @@ def test_generated_pom_has_no_repository_and_keeps_exclusions():
 
 def test_catalog_pins_the_contract_versions():
     assert {p.dirname for p in PRODUCTS.values()} == {
-        "kafka-3.6.1", "zookeeper-3.8.3", "hadoop-3.3.6", "spark-3.5.0"}
+        "kafka-3.6.1", "zookeeper-3.8.3", "hadoop-3.3.6", "spark-3.5.0", "jmx_exporter-1.0.1"}
     kafka_deps = {d.coordinate for d in PRODUCTS["kafka"].maven[0].deps}
     assert "org.apache.kafka:kafka_2.13:3.6.1" in kafka_deps
     assert "org.apache.zookeeper:zookeeper:3.8.3" in kafka_deps

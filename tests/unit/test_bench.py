@@ -238,3 +238,20 @@ def test_provisioning_sizes_must_include_the_measured_lab():
 
 def test_make_bench_leaves_the_connection_scenario_to_an_explicit_run():
     assert set(bench.DEFAULT_SCENARIOS) == set(bench.SCENARIOS) - {"connection"}
+
+
+def test_monitoring_split_separates_prometheus_from_the_jvms():
+    before = {"m": {"units": [
+        {"unit": "kafka@0.service", "rss_bytes": 1, "cpu_nsec": 1_000_000_000},
+        {"unit": "prometheus.service", "rss_bytes": 1, "cpu_nsec": 0},
+        {"unit": "zookeeper.service", "rss_bytes": 1, "cpu_nsec": 9_000_000_000}]}}
+    after = {"m": {"units": [
+        {"unit": "kafka@0.service", "rss_bytes": 400, "cpu_nsec": 7_000_000_000},
+        {"unit": "prometheus.service", "rss_bytes": 100, "cpu_nsec": 3_000_000_000},
+        # restarted in the window: its counter went down, so no CPU is counted
+        {"unit": "zookeeper.service", "rss_bytes": 50, "cpu_nsec": 1_000_000_000}]}}
+    split = bench.monitoring_split(before, after, 60.0)
+    assert split["jvm_rss_bytes"] == 450
+    assert split["monitoring_rss_bytes"] == 100
+    assert split["jvm_cpu_cores"] == 0.1
+    assert split["monitoring_cpu_cores"] == 0.05

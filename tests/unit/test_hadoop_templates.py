@@ -179,8 +179,12 @@ def test_workers_and_env(local, single):
     env = render(local.hostvars["hadoop-master"], "hadoop-env.sh.j2")
     assert "export JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64" in env
     assert "export HADOOP_LOG_DIR=/var/log/hadoop" in env
-    assert 'export HDFS_NAMENODE_OPTS="-Xmx384m"' in env
-    assert 'export HDFS_DATANODE_OPTS="-Xmx256m"' in env
+    # Each daemon's heap and its Prometheus JMX agent on its own port.
+    agent = "-javaagent:/opt/jmx_exporter/jmx_prometheus_javaagent-1.0.1.jar"
+    assert (f'export HDFS_NAMENODE_OPTS="-Xmx384m {agent}=7072:/etc/hadoop/jmx-exporter.yml"'
+            in env)
+    assert (f'export HDFS_DATANODE_OPTS="-Xmx256m {agent}=7074:/etc/hadoop/jmx-exporter.yml"'
+            in env)
 
 
 def _daemons(hv: HostVars) -> list[str]:

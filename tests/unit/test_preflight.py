@@ -280,7 +280,15 @@ def test_kraft_controller_port_clashes():
     set_all(data, "kafka_mode", "kraft")
     set_all(data, "kafka_forward_external_ports", False)
     hv(data, MASTER)["kafka_brokers"] = [{"id": 0, "port": 9092}, {"id": 3, "port": 29092}]
+    # Broker 0's JMX agent (39092) would also clash with broker 3's internal port.
+    set_all(data, "streamstack_metrics_enabled", False)
     assert "Kafka broker 0 controller and Kafka broker 3 external" in only_error(data)
+
+
+def test_broker_metrics_port_clashes():
+    data = healthy()
+    hv(data, MASTER)["kafka_brokers"] = [{"id": 0, "port": 9092}, {"id": 3, "port": 29092}]
+    assert "Kafka broker 0 metrics and Kafka broker 3 internal" in only_error(data)
 
 
 def test_yarn_memory_larger_than_host():

@@ -234,6 +234,14 @@ def test_wordcount_unit():
     assert argv[app + 2:app + 4] == ["Hello-Kafka", "streamstack-wordcount"]
     assert "--packages" not in argv
     assert one(sections["Install"], "WantedBy") == "multi-user.target"
+    # The JMX agent: the driver on 7080 (first job), each executor on 400<id>, with the
+    # rule file shipped into its container.
+    confs = dict(argv[i + 1].split("=", 1) for i, word in enumerate(argv) if word == "--conf")
+    agent = "-javaagent:/opt/jmx_exporter/jmx_prometheus_javaagent-1.0.1.jar="
+    assert confs["spark.driver.extraJavaOptions"] == (
+        agent + "7080:/opt/streamstack-jobs/jmx-exporter.yml")
+    assert confs["spark.executor.extraJavaOptions"] == agent + "400{{EXECUTOR_ID}}:jmx-exporter.yml"
+    assert confs["spark.yarn.dist.files"] == "/opt/streamstack-jobs/jmx-exporter.yml"
 
 
 def test_custom_jar_job_and_quoting():
@@ -246,7 +254,8 @@ def test_custom_jar_job_and_quoting():
     assert argv[argv.index("--class") + 1] == "com.example.Etl"
     assert argv[argv.index("--master") + 1] == "local[2]"
     assert "--num-executors" not in argv  # YARN only
-    assert argv[argv.index("--conf") + 1] == "spark.ui.port=4100"
+    confs = [argv[i + 1] for i, word in enumerate(argv) if word == "--conf"]
+    assert "spark.ui.port=4100" in confs
     assert argv[argv.index("--executor-memory") + 1] == "1g"
     assert argv[-5:] == ["/opt/streamstack-jobs/etl/etl.jar", "a b", "100%", "$HOME",
                          'say "hi"']
