@@ -1238,11 +1238,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     scenarios = list(DEFAULT_SCENARIOS) if args.scenario == "all" else [args.scenario]
     if args.inventory:
-        # Someone's running lab: only the scenarios that measure a lab without rebuilding it.
-        others = sorted(set(scenarios) - {"kafka", "pipeline"})
+        # Someone's running lab: only the scenarios that measure a lab without rebuilding it
+        # (footprint --metrics-compare converges it without the agents and back).
+        others = sorted(set(scenarios) - {"kafka", "pipeline", "footprint"})
         if others:
-            raise SystemExit(f"bench: --inventory measures a running lab with kafka and "
-                             f"pipeline only, not {', '.join(others)}")
+            raise SystemExit(f"bench: --inventory measures a running lab with kafka, "
+                             f"pipeline and footprint only, not {', '.join(others)}")
         ctx.inventory = Path(args.inventory).resolve()
         ctx.own_lab = False
     started = time.monotonic()
