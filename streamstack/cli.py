@@ -300,10 +300,13 @@ def verify(inventory: str | None, keyword: str | None, as_json: bool, prefix: st
 @click.argument("scenario", default="all", type=click.Choice(["all", *bench.SCENARIOS]))
 @click.option("--keep", is_flag=True, help="Leave the bench- lab running at the end.")
 @click.option("-i", "--inventory", default=None,
-              help="Measure this running lab instead (kafka and pipeline only).")
-def bench_cmd(scenario: str, keep: bool, inventory: str | None) -> None:
+              help="Measure this running lab instead (kafka, pipeline and footprint only).")
+@click.option("--metrics-compare", is_flag=True,
+              help="footprint: also converge without the JMX agents and back, for their cost.")
+def bench_cmd(scenario: str, keep: bool, inventory: str | None, metrics_compare: bool) -> None:
     """Benchmarks on a bench- lab; JSON and charts under bench/results (see bench/README.md)."""
     raise SystemExit(bench.main([scenario, *(["--keep"] if keep else []),
+                                 *(["--metrics-compare"] if metrics_compare else []),
                                  *(["--inventory", inventory] if inventory else [])]))
 
 
