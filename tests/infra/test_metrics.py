@@ -96,7 +96,19 @@ def test_every_target_is_up(prometheus):
 
 
 def test_jobs_exporter_reports_offsets_and_states(prometheus):
-    text = read(prometheus, "http://127.0.0.1:9309/metrics")
+    # A fresh lab's word count has no committed batch yet (no input): give it a record,
+    # then its offsets must appear once the batch is committed.
+    variables = prometheus.ansible.get_variables()
+    topic = variables.get("spark_jobs_wordcount_topics", "Hello-Kafka").split(",")[0]
+    sent = prometheus.run("echo streamstack-metrics-check | timeout 60 kafka-console-producer.sh "
+                          "--bootstrap-server localhost:9092 --topic %s", topic)
+    assert sent.rc == 0, sent.stderr[-500:]
+    deadline = time.monotonic() + 180
+    while True:
+        text = read(prometheus, "http://127.0.0.1:9309/metrics")
+        if 'streamstack_job_offset{spark_job="wordcount"' in text or time.monotonic() > deadline:
+            break
+        time.sleep(5)
     running = [line for line in text.splitlines() if line.startswith("streamstack_job_running")]
     assert running and all(line.endswith(" 1") for line in running), running
     assert 'streamstack_job_offset{spark_job="wordcount"' in text
