@@ -862,29 +862,36 @@ def controller_round_trip(lab: Lab) -> tuple[Result | str, str | None]:
     except OSError:
         return f"127.0.0.1:{port} is not published by this lab", None
     bootstrap = f"localhost:{port}"
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    what = f"a record produced and read back from this machine through {bootstrap}"
     try:
-        cluster_id = admin.describe_cluster().get("cluster_id")
-    finally:
-        admin.close()
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+        try:
+            cluster_id = admin.describe_cluster().get("cluster_id")
+        finally:
+            admin.close()
+    except Exception as exc:  # noqa: BLE001 - which cluster answered is unknown then
+        return f"{bootstrap} did not say which cluster it serves: {exc}", None
     topic, marker = "streamstack-controller-roundtrip", uuid.uuid4().hex.encode()
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                             request_timeout_ms=20000, max_block_ms=30000)
     try:
-        sent = producer.send(topic, marker).get(timeout=60)
-    finally:
-        producer.close()
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=20000,
-                             enable_auto_commit=False)
-    try:
-        partition = TopicPartition(topic, sent.partition)
-        consumer.assign([partition])
-        consumer.seek(partition, sent.offset)
-        values = [record.value for record in consumer]
-    finally:
-        consumer.close()
-    return _result("kafka.controller", "controller", "kafka",
-                   f"a record produced and read back from this machine through {bootstrap}",
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all",
+                                 request_timeout_ms=20000, max_block_ms=30000)
+        try:
+            sent = producer.send(topic, marker).get(timeout=60)
+        finally:
+            producer.close()
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=20000,
+                                 enable_auto_commit=False)
+        try:
+            partition = TopicPartition(topic, sent.partition)
+            consumer.assign([partition])
+            consumer.seek(partition, sent.offset)
+            values = [record.value for record in consumer]
+        finally:
+            consumer.close()
+    except Exception as exc:  # noqa: BLE001 - the cluster answered, then failed: a finding
+        return _result("kafka.controller", "controller", "kafka", what,
+                       [f"{type(exc).__name__}: {exc}"]), cluster_id
+    return _result("kafka.controller", "controller", "kafka", what,
                    [] if marker in values else [f"{marker!r} not read back"]), cluster_id
 
 
