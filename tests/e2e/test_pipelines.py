@@ -34,7 +34,10 @@ import json, sys, time
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 bootstrap, topic, prefix, count, rate, invalid = sys.argv[1:7]
 count, rate, invalid = int(count), float(rate), int(invalid)
-producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=5)
+# Idempotent: a retried send under load must not write a record twice, or the counts
+# would test the producer instead of the sink.
+producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=5,
+                         enable_idempotence=True)
 start = time.monotonic()
 for i in range(count):
     value = f"{prefix}-{i}".encode()
