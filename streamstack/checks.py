@@ -98,6 +98,15 @@ class Lab:
             g: list(members) for g, members in first.get("groups", {}).items()}
         self.seen: dict[str, dict] = {}
         self.seconds: dict[str, float] = {}
+        from streamstack import release_layout
+        from streamstack.artifacts_catalog import PRODUCTS
+
+        self.layouts = {p: release_layout.load(p, PRODUCTS[p].version) for p in sorted(PRODUCTS)}
+        # hdfs.cross_host: each host writes a file of its own, the next host reads it.
+        self.token = {h: uuid.uuid4().hex for h in self.hosts}
+        self.reader = ({h: self.hosts[(i + 1) % len(self.hosts)]
+                        for i, h in enumerate(self.hosts)}
+                       if len(self.hosts) > 1 and self.namenode_url() else {})
 
     def group(self, name: str) -> list[str]:
         return self.groups.get(name, [])
@@ -920,15 +929,8 @@ def selected(name: str, keyword: str | None) -> bool:
 
 
 def run(inventory: str, keyword: str | None = None) -> Report:
-    from streamstack import release_layout as layouts_mod
-    from streamstack.artifacts_catalog import PRODUCTS
-
     started = time.monotonic()
     lab = Lab(inventory)
-    lab.layouts = {p: layouts_mod.load(p, PRODUCTS[p].version) for p in sorted(PRODUCTS)}
-    lab.token = {h: uuid.uuid4().hex for h in lab.hosts}
-    lab.reader = ({h: lab.hosts[(i + 1) % len(lab.hosts)] for i, h in enumerate(lab.hosts)}
-                  if len(lab.hosts) > 1 and lab.namenode_url() else {})
     first = {h: plan(lab, h, lab.layouts) for h in lab.hosts}
     brokers = lab.brokers()
     if brokers:
