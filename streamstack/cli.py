@@ -195,6 +195,26 @@ def _print_endpoints(ssh: bool = False) -> None:
 
 
 @cli.command()
+@click.option("--hosts", "count", type=click.IntRange(3, layout.MAX_HOSTS), default=3,
+              show_default=True, help="Number of container hosts to keep.")
+@click.option("--purge", is_flag=True, help="Also delete the removed hosts' data volumes.")
+@prefix_option
+def shrink(count: int, purge: bool, prefix: str) -> None:
+    """Drain the container hosts above --hosts (brokers' partitions moved, DataNodes and
+    NodeManagers decommissioned, by site.yml), then remove them."""
+    the_lab = _lab(prefix)
+    running = len(the_lab.containers())
+    if running <= count:
+        say(f"the lab has {running} hosts: nothing to remove")
+        return
+    leaving = layout.host_names(running)[count:]
+    say(f"decommissioning {', '.join(leaving)}")
+    _run("site.yml", lab.write_inventory(the_lab, count, leaving=len(leaving)))
+    lab.remove_hosts(the_lab, leaving, purge=purge, progress=say)
+    say(f"inventory: {lab.write_inventory(the_lab, count)}")
+
+
+@cli.command()
 @click.option("--purge", is_flag=True, help="Also delete the data volumes.")
 @prefix_option
 def down(purge: bool, prefix: str) -> None:

@@ -170,16 +170,18 @@ def ssh_group_vars(lab: Lab, user: str) -> dict:
             "ansible_ssh_common_args": ssh_args}
 
 
-def write_inventory(lab: Lab, count: int) -> Path:
+def write_inventory(lab: Lab, count: int, leaving: int = 0) -> Path:
     """The committed inventory serves the default 3-host lab reached with `docker exec`;
     others get a generated one. A lab made with `--ssh` is written as SSH hosts on
-    127.0.0.1 (one published port each), their host keys in the lab's known_hosts."""
+    127.0.0.1 (one published port each), their host keys in the lab's known_hosts.
+    With leaving, that many hosts after the first count are being decommissioned."""
     ssh_users = _ssh_containers(lab)
-    if count == 3 and not lab.prefix and not ssh_users:
+    if count == 3 and not leaving and not lab.prefix and not ssh_users:
         return lab.inventory_dir
-    target = PROJECT_ROOT / ".cache" / f"inventory-{lab.name}-{count}"
+    name = f"inventory-{lab.name}-{count}" + (f"-leaving-{leaving}" if leaving else "")
+    target = PROJECT_ROOT / ".cache" / name
     target.mkdir(parents=True, exist_ok=True)
-    data = layout.inventory(count)
+    data = layout.inventory(count, leaving)
     known_hosts = []
     for host, host_vars in data["all"]["hosts"].items():
         merged = dict(host_vars or {})
@@ -288,6 +290,18 @@ def down(lab: Lab | None = None, purge: bool = False, progress=print) -> None:
             shutil.rmtree(lab.state_dir)
     elif volumes:
         progress(f"kept {len(volumes)} data volumes (topics, HDFS); `down --purge` removes them")
+
+
+def remove_hosts(lab: Lab, hosts: list[str], purge: bool = False, progress=print) -> None:
+    """Remove some of the lab's containers (a shrink); their data volumes stay unless
+    purge."""
+    for host in hosts:
+        progress(f"removing {lab.container(host)}")
+        docker("rm", "-f", lab.container(host))
+        if purge:
+            for data_dir in DATA_DIRS:
+                progress(f"removing volume {lab.volume(host, data_dir)}")
+                docker("volume", "rm", "-f", lab.volume(host, data_dir))
 
 
 def status(lab: Lab | None = None) -> list[dict]:

@@ -79,11 +79,23 @@ GROUP_ORDER = [
 ]
 
 
-def inventory(count: int = 3) -> dict:
-    """Ansible YAML inventory for the lab: groups, and brokers per host."""
+# Hosts being drained by site.yml before they are removed (`streamstack shrink`).
+DECOMMISSION_GROUP = "decommission"
+
+
+def inventory(count: int = 3, leaving: int = 0) -> dict:
+    """Ansible YAML inventory for the lab: groups, and brokers per host. With leaving,
+    the `leaving` hosts after the first `count` are only in the decommission group and
+    keep their broker ids, so site.yml drains them."""
     hosts = lab_hosts(count)
+    groups = list(GROUP_ORDER)
+    if leaving:
+        for host in lab_hosts(count + leaving)[count:]:
+            host.groups = [DECOMMISSION_GROUP]
+            hosts.append(host)
+        groups.append(DECOMMISSION_GROUP)
     children = {}
-    for group in GROUP_ORDER:
+    for group in groups:
         members = {host.name: None for host in hosts if group in host.groups}
         children[group] = {"hosts": members}
     host_vars = {}

@@ -753,6 +753,21 @@ def decommission_hosts(inv: Inventory) -> Iterable[Issue]:
                         f"draining them leaves {remaining} brokers, below the replication "
                         f"factor {needed} of the internal and declared topics",
                         "add a broker to the kafka group first, or keep these hosts")
+    datanodes = inv.group("hdfs_datanode")
+    if leaving:
+        # The files written so far have the roles' default replication, min(2, DataNodes).
+        needed = min(2, len(datanodes) + len(leaving))
+        declared = inv.cluster_var("hadoop_dfs_replication")
+        needed = max(needed, declared) if _is_int(declared) else needed
+        if len(datanodes) < needed:
+            yield Issue(", ".join(leaving), "groups.hdfs_datanode", datanodes,
+                        f"decommissioning leaves {len(datanodes)} DataNode(s) for files "
+                        f"written with {needed} replicas: the NameNode could never finish",
+                        "add a DataNode to hdfs_datanode first, or keep these hosts")
+        if not inv.group("yarn_nodemanager"):
+            yield Issue(", ".join(leaving), "groups.yarn_nodemanager", [],
+                        "decommissioning leaves no NodeManager to run the streaming jobs",
+                        "keep a host in yarn_nodemanager")
     zookeeper = inv.group("zookeeper")
     if leaving and not inv.kraft() and 0 < len(zookeeper) < 3 and \
             any(inv.var(h, "zookeeper_id") for h in leaving):

@@ -1,4 +1,5 @@
-"""Filters of the hadoop role: HDFS user directories and the restart plan.
+"""Filters of the hadoop role: HDFS user directories, the restart plan, and where the
+NameNode and the ResourceManager stand with the hosts being decommissioned.
 
 What roles/hadoop/vars/main.yml used to compute in Jinja loops, as plain functions with
 unit tests (tests/unit/test_filters.py).
@@ -25,7 +26,60 @@ def hadoop_restart_plan(daemons, *, play_hosts, hostvars) -> list[dict]:
     return plan
 
 
+def _names(host, hostvars) -> set[str]:
+    """What a daemon of this inventory host may be called by the masters: its inventory
+    name, short name, ansible_host and default address."""
+    names = {host, host.split(".")[0]}
+    if hostvars is not None and host in hostvars:
+        found = hostvars[host]
+        names.add(str(found.get("ansible_host", host)))
+        address = (found.get("ansible_facts") or {}).get("default_ipv4", {}).get("address")
+        if address:
+            names.add(address)
+    return names
+
+
+def _host_of(address: str) -> set[str]:
+    host = (address or "").rsplit(":", 1)[0]
+    return {host, host.split(".")[0]} if host else set()
+
+
+def hadoop_datanodes_of(live_nodes, hosts, hostvars=None) -> dict:
+    """{host: adminState} of the hosts' live DataNodes, from NameNodeInfo's LiveNodes
+    ("In Service", "Decommission In Progress", "Decommissioned"); hosts without a live
+    DataNode are left out."""
+    states = {}
+    for host in hosts or []:
+        names = _names(host, hostvars)
+        for key, node in (live_nodes or {}).items():
+            if names & (_host_of(key) | _host_of(node.get("xferaddr", ""))):
+                states[host] = node.get("adminState", "")
+    return states
+
+
+# A host that registered again keeps its old entry too: report the most active one.
+_NODE_STATE_ORDER = ["RUNNING", "DECOMMISSIONING", "UNHEALTHY", "NEW", "REBOOTED"]
+
+
+def hadoop_nodemanagers_of(cluster_nodes, hosts, hostvars=None) -> dict:
+    """{host: state} of the hosts' NodeManagers, from the ResourceManager's
+    /ws/v1/cluster/nodes (RUNNING, DECOMMISSIONING, DECOMMISSIONED, LOST, ...)."""
+    nodes = ((cluster_nodes or {}).get("nodes") or {}).get("node") or []
+    rank = {state: index for index, state in enumerate(_NODE_STATE_ORDER)}
+    states = {}
+    for host in hosts or []:
+        names = _names(host, hostvars)
+        found = [node.get("state", "") for node in nodes
+                 if names & (_host_of(node.get("nodeHostName", ""))
+                             | _host_of(node.get("nodeHTTPAddress", "")))]
+        if found:
+            states[host] = min(found, key=lambda state: rank.get(state, len(rank)))
+    return states
+
+
 class FilterModule:
     def filters(self):
         return {"hadoop_user_dirs": hadoop_user_dirs,
-                "hadoop_restart_plan": hadoop_restart_plan}
+                "hadoop_restart_plan": hadoop_restart_plan,
+                "hadoop_datanodes_of": hadoop_datanodes_of,
+                "hadoop_nodemanagers_of": hadoop_nodemanagers_of}

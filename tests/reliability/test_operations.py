@@ -6,6 +6,11 @@
    DataNode and a NodeManager, playbooks/rebalance.yml spreads a 12-partition topic so
    every broker leads at least one partition; nothing acknowledged is lost, a second
    rebalance moves nothing;
+8. that host removed again (`streamstack shrink`'s steps): site.yml with the host under
+   `decommission` drains its broker, decommissions its DataNode and NodeManager and
+   removes their units; HDFS stays healthy, no partition under-replicated, nothing
+   acknowledged lost, and once the container is gone site.yml on the 3-host inventory
+   changes nothing;
 
 Container hosts of the local lab only (they add and drop a container):
     pytest tests/reliability/test_operations.py --hosts=ansible://all --ansible-inventory=INV
@@ -192,5 +197,60 @@ def test_7_add_a_fourth_host_and_rebalance(node, bootstrap):
     assert all(n >= 1 for n in leaders.values()), leaders
     assert max(replicas.values()) - min(replicas.values()) <= 1, replicas
     assert again.changed == 0, "a second rebalance moved partitions again"
+    assert sent["acked"] > 0
+    assert check["lost"] == 0, check
+
+
+# --- 8 ----------------------------------------------------------------------------------
+
+def test_8_decommission_the_fourth_host(node, bootstrap):
+    lab = _lab(node)
+    new_host = lab.container(NEW_HOST)
+    if len(lab.containers()) != 4 or docker("exec", new_host, "systemctl", "is-active",
+                                            "kafka@3", check=False).returncode != 0:
+        pytest.skip("starts from the 4-host lab of scenario 7 (kafka@3 running)")
+    wait_no_under_replicated(node, bootstrap, 300)
+    jobs_before_s = _jobs_running(node)
+    prefix = f"s8{uuid.uuid4().hex[:6]}"
+    load = Load(node, bootstrap, TOPIC, prefix, rate=100, max_seconds=2400)
+    time.sleep(10)
+    leaving = lab_mod.write_inventory(lab, 3, leaving=1)
+    site, site_s = _playbook("site.yml", leaving)
+    isr_s = wait_no_under_replicated(node, bootstrap, 300)
+    described = _describe(node, bootstrap)
+    units = docker("exec", new_host, "systemctl", "is-active", "kafka@3", "hdfs-datanode",
+                   "yarn-nodemanager", check=False).stdout.decode().split()
+    unit_files = docker("exec", new_host, "ls", "/etc/systemd/system",
+                        check=False).stdout.decode().split()
+    report = e2e.login(node, "hdfs dfsadmin -report -decommissioning", 120).stdout
+    decommissioned = e2e.login(node, "hdfs dfsadmin -report", 120).stdout
+    fsck = e2e.login(node, "hdfs fsck / 2>/dev/null | tail -5", 300).stdout
+    nodes = e2e.login(node, "yarn node -list -all 2>/dev/null", 120).stdout
+    started = time.monotonic()
+    lab_mod.remove_hosts(lab, [NEW_HOST], progress=print)
+    remove_s = round(time.monotonic() - started, 1)
+    after, after_s = _playbook("site.yml", lab_mod.write_inventory(lab, 3))
+    time.sleep(10)
+    sent = load.stop()
+    check = load.verify()
+    jobs_after_s = _jobs_running(node)
+    replicas_on_3 = sum(1 for p in described["partitions"].values() if 3 in p["replicas"])
+    figures("8_decommission", site_s=site_s, site_changed=site.changed, isr_after_s=isr_s,
+            remove_host_s=remove_s, site_after_removal_s=after_s,
+            site_after_removal_changed=after.changed, units_left=units,
+            replicas_on_broker_3=replicas_on_3, fsck=fsck.strip().splitlines()[-1:],
+            jobs_running_before_s=jobs_before_s, jobs_running_after_s=jobs_after_s,
+            **sent, **check)
+    assert described["brokers"] == [0, 1, 2], described["brokers"]
+    assert replicas_on_3 == 0, described["partitions"]
+    assert "active" not in units, units
+    assert not {"kafka@.service", "hdfs-datanode.service",
+                "yarn-nodemanager.service"} & set(unit_files), unit_files
+    assert "Decommission In Progress" not in report, report[-1500:]
+    assert f"Hostname: {NEW_HOST}" in decommissioned and "Decommissioned" in decommissioned, \
+        decommissioned[-2500:]
+    assert "is HEALTHY" in fsck, fsck
+    assert NEW_HOST not in " ".join(line for line in nodes.splitlines() if "RUNNING" in line), nodes
+    assert after.changed == 0, "site.yml on the 3 hosts left changed something"
     assert sent["acked"] > 0
     assert check["lost"] == 0, check

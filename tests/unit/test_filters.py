@@ -139,3 +139,34 @@ def test_an_explicit_controller_id_survives_a_reordered_group():
                                    internal_port_offset=10000, data_dir="/d", hostvars=pinned,
                                    **kw)
     assert [(n["id"], n["log_dir"]) for n in nodes] == [(3001, "/d/controller-3001")]
+
+
+# Shapes as Hadoop 3.3.6 serves them: NameNodeInfo's LiveNodes (a JSON string in the
+# bean) and the ResourceManager's /ws/v1/cluster/nodes.
+LIVE_NODES = {
+    "hadoop-worker1:9866": {"xferaddr": "172.18.0.3:9866", "adminState": "In Service"},
+    "hadoop-worker3:9866": {"xferaddr": "172.18.0.5:9866",
+                            "adminState": "Decommission In Progress"},
+}
+
+
+def test_hadoop_datanodes_of_by_name_or_by_address():
+    assert F["hadoop_datanodes_of"](LIVE_NODES, ["hadoop-worker3"]) == {
+        "hadoop-worker3": "Decommission In Progress"}
+    # A VM known to the inventory by its address; one without a live DataNode is absent.
+    hostvars = {"vm3": {"ansible_host": "172.18.0.5"}, "vm9": {"ansible_host": "10.0.0.9"}}
+    assert F["hadoop_datanodes_of"](LIVE_NODES, ["vm3", "vm9"], hostvars) == {
+        "vm3": "Decommission In Progress"}
+
+
+def test_hadoop_nodemanagers_of_reports_the_most_active_entry():
+    nodes = {"nodes": {"node": [
+        {"nodeHostName": "hadoop-worker3", "nodeHTTPAddress": "hadoop-worker3:8042",
+         "state": "DECOMMISSIONED"},
+        {"nodeHostName": "hadoop-worker3", "nodeHTTPAddress": "hadoop-worker3:8042",
+         "state": "RUNNING"},
+        {"nodeHostName": "hadoop-worker1", "nodeHTTPAddress": "hadoop-worker1:8042",
+         "state": "RUNNING"}]}}
+    assert F["hadoop_nodemanagers_of"](nodes, ["hadoop-worker3"]) == {"hadoop-worker3": "RUNNING"}
+    # No NodeManager at all: the ResourceManager answers {"nodes": null}.
+    assert F["hadoop_nodemanagers_of"]({"nodes": None}, ["hadoop-worker3"]) == {}

@@ -6,6 +6,7 @@ layout: a test sees what a play would template.
 
 from __future__ import annotations
 
+import base64
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -233,3 +234,20 @@ def test_start_script_lists_other_hosts(local):
     script = render(local.hostvars["hadoop-master"], "start-hadoop.sh.j2")
     assert 'units="hdfs-namenode hdfs-secondarynamenode yarn-resourcemanager' in script
     assert "hadoop-worker1: hdfs-datanode yarn-nodemanager" in script
+
+
+def test_both_masters_read_one_exclude_file(local):
+    hv = local.hostvars["hadoop-master"]
+    assert site(hv, "hdfs-site.xml")["dfs.hosts.exclude"] == "/etc/hadoop/hosts.exclude"
+    assert site(hv, "yarn-site.xml")["yarn.resourcemanager.nodes.exclude-path"] == (
+        "/etc/hadoop/hosts.exclude")
+    assert render(hv, "hosts.exclude.j2") == ""
+
+
+def test_exclude_file_keeps_decommissioned_hosts_until_a_group_takes_them_back():
+    inv = Inventory(LOCAL, groups={"decommission": ["hadoop-worker3"]})
+    # What the NameNode's file held: a host decommissioned earlier and hadoop-worker1,
+    # which is back in hdfs_datanode.
+    before = base64.b64encode(b"hadoop-worker9\nhadoop-worker1\n").decode()
+    hv = inv.hostvars["hadoop-master"].with_overlay(hadoop_exclude_read={"content": before})
+    assert render(hv, "hosts.exclude.j2").split() == ["hadoop-worker3", "hadoop-worker9"]

@@ -62,3 +62,17 @@ def test_generated_inventories_pin_zookeeper_ids(count):
     members = layout.inventory(count)["all"]["children"]["zookeeper"]["hosts"]
     assert sorted(hosts[name]["zookeeper_id"] for name in members) == \
         list(range(1, len(members) + 1))
+
+
+def test_leaving_hosts_are_only_in_the_decommission_group_and_keep_their_brokers():
+    data = layout.inventory(3, leaving=2)
+    children = data["all"]["children"]
+    assert list(children["decommission"]["hosts"]) == ["hadoop-worker3", "hadoop-worker4"]
+    for group, members in children.items():
+        if group != "decommission":
+            assert not {"hadoop-worker3", "hadoop-worker4"} & set(members["hosts"]), group
+    # The drain needs the ids of the brokers it moves partitions away from.
+    assert data["all"]["hosts"]["hadoop-worker4"]["kafka_brokers"] == [{"id": 4, "port": 9096}]
+    # What stays is exactly the 3-host lab.
+    staying = layout.inventory(3)["all"]
+    assert {g: m for g, m in children.items() if g != "decommission"} == staying["children"]

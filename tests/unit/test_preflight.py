@@ -753,3 +753,21 @@ def test_a_leaving_host_keeps_its_broker_data_without_an_identity_error():
     data["hosts"][W3]["facts"]["identities"] = {
         "kafka": [{"dir": "/var/lib/kafka/broker-3", "node_id": "3", "cluster_id": "c1"}]}
     assert messages(data) == []
+
+
+def test_decommissioning_below_the_replicas_of_hdfs_files_is_refused():
+    data = with_leaving_host([])
+    # Both workers leave: one DataNode would have to hold files written with 2 replicas.
+    data["hosts"][W2]["groups"] = ["decommission"]
+    found = messages(data)
+    assert any("groups.hdfs_datanode=" in m and "leaves 1 DataNode(s) for files written "
+               "with 2 replicas" in m and "add a DataNode" in m for m in found), found
+
+
+def test_decommissioning_the_last_nodemanager_is_refused():
+    data = with_leaving_host([])
+    for name, host in data["hosts"].items():
+        if name != W3:
+            host["groups"] = [g for g in host["groups"] if g != "yarn_nodemanager"]
+    found = messages(data)
+    assert any("groups.yarn_nodemanager=[]" in m and "no NodeManager" in m for m in found), found
