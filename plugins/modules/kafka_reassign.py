@@ -311,15 +311,20 @@ def main() -> None:
         # Preferred leaders are elected after a reassignment, and also when a run that
         # reassigned was interrupted before its election (or a restart moved leaders).
         now, leaders = _describe(admin, p["topics"])
-        unpreferred = sorted(f"{t}-{q}" for t, parts in now.items() for q, r in parts.items()
-                             if r and leaders[t][q] != r[0] and r[0] in live)
-        result["unpreferred_leaders"] = len(unpreferred)
+        unpreferred: dict[str, list[int]] = {}
+        for t, parts in now.items():
+            for q, r in parts.items():
+                if r and leaders[t][q] != r[0] and r[0] in live:
+                    unpreferred.setdefault(t, []).append(q)
+        result["unpreferred_leaders"] = sum(len(q) for q in unpreferred.values())
         elected = []
-        if changes or unpreferred:
-            result["changed"] = True
+        result["changed"] = result["changed"] or bool(changes or unpreferred)
+        if unpreferred:
             for _attempt in range(12):
                 try:
-                    admin.perform_leader_election(0, None)
+                    # Named partitions: without them kafka-python elects only those of
+                    # the topics its metadata cache happens to hold (often none).
+                    admin.perform_leader_election(0, unpreferred)
                     break
                 except Exception as exc:  # a preferred leader not back in the ISR yet
                     elected.append(f"{type(exc).__name__}")

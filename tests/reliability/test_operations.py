@@ -11,6 +11,9 @@
    removes their units; HDFS stays healthy, no partition under-replicated, nothing
    acknowledged lost, and once the container is gone site.yml on the 3-host inventory
    changes nothing;
+9. (no load) both jobs taken out of spark_jobs: their units stop and go, their YARN
+   applications end; listed again, they come back RUNNING and a second run changes
+   nothing.
 
 Container hosts of the local lab only (they add and drop a container):
     pytest tests/reliability/test_operations.py --hosts=ansible://all --ansible-inventory=INV
@@ -83,9 +86,10 @@ def _jobs_running(node, seconds: int = 600) -> float:
     pytest.fail(f"jobs not RUNNING on YARN within {seconds}s: {rows[-800:]}")
 
 
-def _playbook(name: str, inventory: Path) -> tuple[runner.Summary, float]:
+def _playbook(name: str, inventory: Path,
+              extravars: dict | None = None) -> tuple[runner.Summary, float]:
     started = time.monotonic()
-    summary, run_dir = runner.run_playbook(name, inventory, quiet=True)
+    summary, run_dir = runner.run_playbook(name, inventory, extravars=extravars, quiet=True)
     seconds = round(time.monotonic() - started, 1)
     assert summary.ok, runner.format_summary(summary, run_dir)
     return summary, seconds
@@ -254,3 +258,42 @@ def test_8_decommission_the_fourth_host(node, bootstrap):
     assert after.changed == 0, "site.yml on the 3 hosts left changed something"
     assert sent["acked"] > 0
     assert check["lost"] == 0, check
+
+
+# --- 9 ----------------------------------------------------------------------------------
+
+def _job_units(node) -> set[str]:
+    listed = node.run("ls /etc/systemd/system").stdout.split()
+    return {name.removesuffix(".service") for name in listed
+            if name.startswith("spark-job-") and name.endswith(".service")}
+
+
+def test_9_jobs_taken_out_of_the_list_stop_and_come_back(node):
+    inventory = Path(node.backend.ansible_inventory).resolve()
+    units_before = _job_units(node)
+    if not units_before:
+        pytest.skip("no job deployed on the spark client")
+    _jobs_running(node)
+    emptied, emptied_s = _playbook("playbooks/jobs.yml", inventory, {"spark_jobs": []})
+    units_left = _job_units(node)
+    active = node.run("systemctl list-units --plain --no-legend 'spark-job-*'").stdout.split()
+    started = time.monotonic()
+    running = set()
+    while time.monotonic() - started < 300:
+        rows = e2e.login(node, "yarn application -list -appStates RUNNING 2>/dev/null", 90).stdout
+        running = {app["name"] for app in jobs.parse_yarn_list(rows)}
+        if not running & {unit.removeprefix("spark-job-") for unit in units_before}:
+            break
+        time.sleep(5)
+    apps_gone_s = round(time.monotonic() - started, 1)
+    back, back_s = _playbook("playbooks/jobs.yml", inventory)
+    jobs_back_s = _jobs_running(node)
+    again, _ = _playbook("playbooks/jobs.yml", inventory)
+    figures("9_jobs_removed", units_before=sorted(units_before), units_left=sorted(units_left),
+            removal_s=emptied_s, removal_changed=emptied.changed, yarn_apps_gone_s=apps_gone_s,
+            back_s=back_s, jobs_running_again_s=jobs_back_s, second_run_changed=again.changed)
+    assert units_left == set(), units_left
+    assert not any(u.startswith("spark-job-") for u in active), active
+    assert not running & {unit.removeprefix("spark-job-") for unit in units_before}, running
+    assert _job_units(node) == units_before
+    assert again.changed == 0
