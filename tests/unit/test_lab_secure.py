@@ -30,10 +30,10 @@ def test_a_secure_lab_gets_the_profile_in_its_inventory(the_lab, tmp_path):
     assert the_lab.secure
     inventory = lab.write_inventory(the_lab, 3)
     values = yaml.safe_load((inventory / "group_vars" / "all" / "20-security.yml").read_text())
+    # The lab's name keys its secrets (playbooks/group_vars/all/security.yml).
     assert values == {"streamstack_security": "kerberos",
-                      "streamstack_lab_name": "unit-secure-streamstack",
-                      "streamstack_secrets_dir":
-                          str(tmp_path / ".streamstack" / "secrets" / "unit-secure-streamstack")}
+                      "streamstack_lab_name": "unit-secure-streamstack"}
+    assert the_lab.secrets_dir == tmp_path / ".streamstack" / "secrets" / "unit-secure-streamstack"
     # Back to plaintext (the state removed, as `down --purge` does): the file goes too.
     the_lab.security_file.unlink()
     lab.write_inventory(the_lab, 3)
