@@ -99,6 +99,8 @@ def test_plaintext_profile_has_no_security_settings(secrets):
     unit = render(inv.hostvars["hadoop-master"], "zookeeper", "zookeeper.service.j2")
     assert "jaas" not in unit
     assert "quorum.auth" not in render(inv.hostvars["hadoop-master"], "zookeeper", "zoo.cfg.j2")
+    # Every variable was templated (role_templates does it eagerly): none read a secret.
+    assert not list(secrets.glob("*password*"))
 
 
 def test_broker_and_zookeeper_agree_on_the_kafka_sasl_password(secrets):
@@ -219,3 +221,4 @@ def test_plaintext_jobs_unchanged(secrets):
     job = next(j for j in hv["spark_jobs"] if j["name"] == "kafka-to-hdfs")
     unit = render(hv.with_overlay(spark_job=job), "spark_jobs", "spark-job.service.j2")
     assert "--kafka-properties" not in unit
+    assert not list(secrets.glob("*password*"))
