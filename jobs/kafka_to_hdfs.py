@@ -133,6 +133,30 @@ def app_name(submitted: str | None) -> str:
     return submitted
 
 
+def read_kafka_properties(path: str | None) -> dict[str, str]:
+    """Kafka client settings from a Java properties file (the secure profile's SASL_SSL
+    credentials and CA, readable by the job's user only), so that no secret is on the
+    command line. Keys as Kafka names them; Java escapes (\\n) are decoded."""
+    if not path:
+        return {}
+    out: dict[str, str] = {}
+    logical = ""
+    with open(path, encoding="utf-8") as handle:
+        for raw in handle:
+            line = raw.rstrip("\n").lstrip()
+            if not logical and (not line or line[0] in "#!"):
+                continue
+            if line.endswith("\\") and not line.endswith("\\\\"):
+                logical += line[:-1]
+                continue
+            logical += line
+            key, _, value = logical.partition("=")
+            out[key.strip()] = (value.strip().replace("\\n", "\n").replace("\\t", "\t")
+                                .replace("\\\\", "\\"))
+            logical = ""
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kafka_to_hdfs.py",
@@ -161,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--topic-refresh", type=float, default=60.0, metavar="SECONDS",
                         help="with --pattern: how often new topics are looked for")
     parser.add_argument("--group-id", default=None, help="kafka.group.id (optional)")
+    parser.add_argument("--kafka-properties", metavar="FILE",
+                        help="Kafka client settings (security.protocol, sasl.*, ssl.*) for every "
+                             "Kafka client of the job: the secure profile's credentials")
     parser.add_argument("--run-seconds", type=float, default=None,
                         help="stop after this long (tests, benchmarks); default: forever")
     parser.add_argument("--stop-after-records", type=int, default=None,
@@ -171,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.kafka_options = read_kafka_properties(args.kafka_properties)
     if args.topics is not None:
         args.topic_list = [t.strip() for t in args.topics.split(",") if t.strip()]
         if not args.topic_list:
@@ -230,6 +258,7 @@ def source_for(spark, args, topic: str):
         reader = reader.option("maxOffsetsPerTrigger", str(args.max_offsets_per_trigger))
     if args.group_id:
         reader = reader.option("kafka.group.id", args.group_id)
+    reader = reader.options(**{f"kafka.{k}": v for k, v in args.kafka_options.items()})
     return (
         reader.load()
         .withColumn("invalid_reason", invalid_reason_column())
@@ -284,10 +313,12 @@ def start_topic(spark, args, topic: str) -> tuple:
     return data_query, dead_query
 
 
-def list_topics(spark, bootstrap_servers: str) -> list[str]:
+def list_topics(spark, bootstrap_servers: str, kafka_options: dict | None = None) -> list[str]:
     """Topic names through the Kafka AdminClient already on the driver's classpath."""
     jvm = spark.sparkContext._jvm
     props = jvm.java.util.Properties()
+    for key, value in (kafka_options or {}).items():
+        props.put(key, value)
     props.put("bootstrap.servers", bootstrap_servers)
     admin = jvm.org.apache.kafka.clients.admin.AdminClient.create(props)
     try:
@@ -319,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     while True:
         now = time.monotonic()
         if now >= next_refresh:
-            available = list_topics(spark, args.bootstrap_servers)
+            available = list_topics(spark, args.bootstrap_servers, args.kafka_options)
             if args.topic_list:
                 # Spark fails a query on a topic that does not exist yet: wait for it.
                 topics = [t for t in args.topic_list if t in available]

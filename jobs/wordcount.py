@@ -62,6 +62,30 @@ def app_name(submitted: str | None) -> str:
     return submitted
 
 
+def read_kafka_properties(path: str | None) -> dict[str, str]:
+    """Kafka client settings from a Java properties file (the secure profile's SASL_SSL
+    credentials and CA, readable by the job's user only), so that no secret is on the
+    command line. Keys as Kafka names them; Java escapes (\\n) are decoded."""
+    if not path:
+        return {}
+    out: dict[str, str] = {}
+    logical = ""
+    with open(path, encoding="utf-8") as handle:
+        for raw in handle:
+            line = raw.rstrip("\n").lstrip()
+            if not logical and (not line or line[0] in "#!"):
+                continue
+            if line.endswith("\\") and not line.endswith("\\\\"):
+                logical += line[:-1]
+                continue
+            logical += line
+            key, _, value = logical.partition("=")
+            out[key.strip()] = (value.strip().replace("\\n", "\n").replace("\\t", "\t")
+                                .replace("\\\\", "\\"))
+            logical = ""
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wordcount.py",
@@ -79,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--shuffle-partitions", type=int, default=2,
                         help="state partitions; fixed at the first run of a checkpoint "
                              "(Spark's 200 is far too many for a lab)")
+    parser.add_argument("--kafka-properties", metavar="FILE",
+                        help="Kafka client settings (security.protocol, sasl.*, ssl.*) for every "
+                             "Kafka client of the job: the secure profile's credentials")
     parser.add_argument("--console-rows", type=int, default=20,
                         help="rows shown per batch on the console (console sink default 20)")
     return parser
@@ -87,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.kafka_options = read_kafka_properties(args.kafka_properties)
     args.topic_list = [t.strip() for t in args.topics.split(",") if t.strip()]
     if not args.topic_list:
         parser.error("no topic given")
@@ -108,6 +136,7 @@ def build_counts(spark, args):
         .option("kafka.group.id", args.group_id)
         .option("startingOffsets", args.starting_offsets)
         .option("failOnDataLoss", "false")
+        .options(**kafka_source_options(args))
         .load()
         .selectExpr("CAST(value AS STRING) AS value")
     )
@@ -115,10 +144,17 @@ def build_counts(spark, args):
     return words.where(F.col("word") != "").groupBy("word").count()
 
 
-def list_topics(spark, bootstrap_servers: str) -> set[str]:
+def kafka_source_options(args) -> dict[str, str]:
+    """The --kafka-properties settings as options of Spark's Kafka source and sink."""
+    return {f"kafka.{key}": value for key, value in args.kafka_options.items()}
+
+
+def list_topics(spark, bootstrap_servers: str, kafka_options: dict | None = None) -> set[str]:
     """Topic names through the Kafka AdminClient already on the driver's classpath."""
     jvm = spark.sparkContext._jvm
     props = jvm.java.util.Properties()
+    for key, value in (kafka_options or {}).items():
+        props.put(key, value)
     props.put("bootstrap.servers", bootstrap_servers)
     admin = jvm.org.apache.kafka.clients.admin.AdminClient.create(props)
     try:
@@ -128,11 +164,12 @@ def list_topics(spark, bootstrap_servers: str) -> set[str]:
         admin.close()
 
 
-def wait_for_topics(spark, bootstrap_servers: str, topics: list[str], every: float = 10.0):
+def wait_for_topics(spark, bootstrap_servers: str, topics: list[str], every: float = 10.0,
+                    kafka_options: dict | None = None):
     """Spark fails a query whose topic does not exist yet; wait instead (Hello-Kafka is
     created by its first producer, as in the handout), saying so on stderr."""
     while True:
-        missing = sorted(set(topics) - list_topics(spark, bootstrap_servers))
+        missing = sorted(set(topics) - list_topics(spark, bootstrap_servers, kafka_options))
         if not missing:
             return
         print(f"waiting for topic(s) {', '.join(missing)} to exist", file=sys.stderr,
@@ -162,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("WARN")
-    wait_for_topics(spark, args.bootstrap_servers, args.topic_list)
+    wait_for_topics(spark, args.bootstrap_servers, args.topic_list,
+                    kafka_options=args.kafka_options)
     counts = build_counts(spark, args)
     writer = counts.writeStream.outputMode("complete").queryName("wordcount")
     if args.trigger:
@@ -186,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                     .write.format("kafka")
                     .option("kafka.bootstrap.servers", args.bootstrap_servers)
                     .option("topic", args.output_topic)
+                    .options(**kafka_source_options(args))
                     .save()
                 )
                 _print_console_batch(batch_df.orderBy(F.desc("count"), "word"), batch_id,

@@ -97,19 +97,26 @@ ssh_option = click.option(
          "key only, host keys checked (the lab's key and known_hosts are under .cache/labs/).")
 
 
+secure_option = click.option(
+    "--secure", is_flag=True,
+    help="The secure profile (streamstack_security: kerberos): TLS + SASL for Kafka and "
+         "ZooKeeper, Kerberos for Hadoop; kept with the lab until `down --purge`.")
+
+
 @lab_group.command(name="up")
 @click.option("--hosts", "count", type=click.IntRange(layout.MIN_HOSTS, layout.MAX_HOSTS),
               default=3, show_default=True, help="Number of container hosts.")
 @click.option("--publish/--no-publish", default=True, show_default=True,
               help="Publish Kafka and web UI ports on 127.0.0.1.")
 @ssh_option
+@secure_option
 @prefix_option
-def lab_up(count: int, publish: bool, ssh: bool, prefix: str) -> None:
+def lab_up(count: int, publish: bool, ssh: bool, secure: bool, prefix: str) -> None:
     """Create and start the container hosts (systemd inside)."""
     engine.ensure_engine(fix=False)
     tag, _ = image.build(progress=say)
     inventory = lab.up(tag, count=count, lab=_lab(prefix), publish=publish, ssh=ssh,
-                       progress=say)
+                       secure=secure, progress=say)
     say(f"inventory: {inventory}")
 
 
@@ -162,8 +169,10 @@ def artifacts_fetch(offline: bool, source: str, rehash: bool) -> None:
 @click.option("--inventory", "-i", help="Lab VMs inventory: skip the local containers.")
 @click.option("--check", is_flag=True, help="Dry run: --check --diff, nothing changes.")
 @ssh_option
+@secure_option
 @prefix_option
-def up(count: int, inventory: str | None, check: bool, ssh: bool, prefix: str) -> None:
+def up(count: int, inventory: str | None, check: bool, ssh: bool, secure: bool,
+       prefix: str) -> None:
     """Everything: engine, image, lab, artifacts, site.yml (ZK, Kafka, HDFS, YARN, Spark, jobs)."""
     started = time.monotonic()
     if collections.install(progress=say):
@@ -171,8 +180,13 @@ def up(count: int, inventory: str | None, check: bool, ssh: bool, prefix: str) -
     if inventory is None:
         say(engine.ensure_engine(fix=True, progress=say))
         tag, _ = image.build(progress=say)
-        inventory_path = lab.up(tag, count=count, lab=_lab(prefix), ssh=ssh, progress=say)
+        inventory_path = lab.up(tag, count=count, lab=_lab(prefix), ssh=ssh, secure=secure,
+                                progress=say)
     else:
+        if secure:
+            raise StreamstackError("--secure is for the container lab",
+                                   hint="set streamstack_security: kerberos in the inventory "
+                                        "(inventories/lab does)")
         inventory_path = _inventory(inventory, count, prefix)
     _run("site.yml", inventory_path, check=check)
     say(f"up in {time.monotonic() - started:.0f}s")

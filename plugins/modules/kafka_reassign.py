@@ -52,6 +52,13 @@ options:
     description: How long to wait for the reassignment to complete.
     type: int
     default: 1800
+  client_options:
+    description: More KafkaAdminClient settings (the secure profile's SASL_SSL ones).
+    type: dict
+    default: {}
+  command_config:
+    description: Client properties file for kafka-reassign-partitions.sh (--command-config).
+    type: path
 requirements:
   - kafka-python >= 2.0 on the host that runs the module
 author: streamstack
@@ -179,14 +186,15 @@ def _reassignment_json(changes: dict) -> str:
 
 
 class _Tools:
-    def __init__(self, module, kafka_home, java_home, bootstrap, work_dir):
+    def __init__(self, module, kafka_home, java_home, bootstrap, work_dir, command_config=None):
         self.module, self.bootstrap, self.work_dir = module, bootstrap, work_dir
+        self.extra = ["--command-config", command_config] if command_config else []
         self.script = os.path.join(kafka_home, "bin", "kafka-reassign-partitions.sh")
         self.env = {"JAVA_HOME": java_home, "LOG_DIR": work_dir}
 
     def run(self, *args, check=True):
         rc, out, err = self.module.run_command([self.script, "--bootstrap-server",
-                                                self.bootstrap, *args],
+                                                self.bootstrap, *self.extra, *args],
                                                environ_update=self.env)
         if check and rc != 0:
             self.module.fail_json(msg=f"kafka-reassign-partitions.sh {' '.join(args)} failed "
@@ -250,6 +258,8 @@ def main() -> None:
             "java_home": {"type": "path", "required": True},
             "work_dir": {"type": "path", "required": True},
             "wait_seconds": {"type": "int", "default": 1800},
+            "client_options": {"type": "dict", "default": {}, "no_log": True},
+            "command_config": {"type": "path"},
         },
         supports_check_mode=True,
     )
@@ -260,10 +270,11 @@ def main() -> None:
         module.fail_json(msg="kafka-python is not installed on this host (site.yml's kafka "
                              "role installs it on the first Kafka host)")
     admin = KafkaAdminClient(bootstrap_servers=p["bootstrap_servers"].split(","),
-                             client_id="streamstack-kafka-reassign", request_timeout_ms=30000)
+                             client_id="streamstack-kafka-reassign", request_timeout_ms=30000,
+                             **p["client_options"])
     started = time.monotonic()
     tools = _Tools(module, p["kafka_home"], p["java_home"], p["bootstrap_servers"],
-                   p["work_dir"])
+                   p["work_dir"], p["command_config"])
     plan_file = os.path.join(p["work_dir"], "reassignment.json")
     try:
         live = sorted(b["node_id"] for b in admin.describe_cluster()["brokers"])

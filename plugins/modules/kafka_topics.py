@@ -47,6 +47,12 @@ options:
     description: Admin request timeout.
     type: int
     default: 30000
+  client_options:
+    description:
+      - More KafkaAdminClient settings, e.g. the secure profile's security_protocol,
+        sasl_mechanism, sasl_plain_username, sasl_plain_password, ssl_cafile.
+    type: dict
+    default: {}
 requirements:
   - kafka-python >= 2.0 on the host that runs the module
 author: streamstack
@@ -193,6 +199,7 @@ def main() -> None:
                 "configs": {"type": "dict", "default": {}},
             }},
             "timeout_ms": {"type": "int", "default": 30000},
+            "client_options": {"type": "dict", "default": {}, "no_log": True},
         },
         supports_check_mode=True,
     )
@@ -211,7 +218,8 @@ def main() -> None:
     try:
         admin = KafkaAdminClient(bootstrap_servers=params["bootstrap_servers"].split(","),
                                  client_id="streamstack-kafka-topics",
-                                 request_timeout_ms=params["timeout_ms"])
+                                 request_timeout_ms=params["timeout_ms"],
+                                 **params["client_options"])
     except Exception as exc:  # NoBrokersAvailable and friends: nothing answers
         if module.check_mode:
             todo = plan(wanted, {})
