@@ -16,7 +16,8 @@ from . import PROJECT_ROOT
 from .errors import StreamstackError
 
 ANSIBLE_PACKAGE = "ansible==12.3.0"
-COLLECTIONS = ["community/docker", "ansible/posix", "community/library_inventory_filtering_v1"]
+COLLECTIONS = ["community/docker", "ansible/posix", "community/library_inventory_filtering_v1",
+               "community/crypto"]
 TARGET = PROJECT_ROOT / ".cache" / "collections"
 
 

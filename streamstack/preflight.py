@@ -50,6 +50,8 @@ ERROR, WARNING = "error", "warning"
 
 KAFKA_MODES = ("zookeeper", "kraft")
 ARTIFACTS_SOURCES = ("maven", "archive")
+# streamstack_security: none (the handout's open lab) or kerberos (the secure profile).
+SECURITY_PROFILES = ("none", "kerberos")
 
 # Groups every deployment needs; zookeeper only when Kafka is not in KRaft mode.
 REQUIRED_GROUPS = (
@@ -168,6 +170,7 @@ VARIABLE_DEFAULTS: dict[str, object] = {
     "streamstack_kafka_internal_port_offset": 10000,
     "streamstack_zookeeper_client_port": 2181,
     "streamstack_namenode_port": 9000,
+    "streamstack_security": "none",
     "common_service_users": [{"name": n} for n in
                              ("zookeeper", "kafka", "hdfs", "yarn", "mapred", "spark")],
     "common_manage_etc_hosts": False,
@@ -175,8 +178,9 @@ VARIABLE_DEFAULTS: dict[str, object] = {
 }
 
 # Variables that must be the same on every host (they describe the cluster).
-CLUSTER_VARIABLES = ("kafka_mode", "artifacts_source", "streamstack_kafka_internal_port_offset",
-                     "kafka_kraft_controller_group", *VERSION_VARIABLES.values())
+CLUSTER_VARIABLES = ("kafka_mode", "artifacts_source", "streamstack_security",
+                     "streamstack_kafka_internal_port_offset", "kafka_kraft_controller_group",
+                     *VERSION_VARIABLES.values())
 
 # Processes that may hold a Kafka external port: the lab's localhost forwarders.
 FORWARDER_PROCESSES = ("socat", "forward")
@@ -418,6 +422,15 @@ def known_choices(inv: Inventory) -> Iterable[Issue]:
         if source not in ARTIFACTS_SOURCES:
             yield Issue(host, "artifacts_source", source, "unknown artifacts source",
                         f"set artifacts_source to one of {', '.join(ARTIFACTS_SOURCES)}")
+        security = inv.var(host, "streamstack_security")
+        if security not in SECURITY_PROFILES:
+            yield Issue(host, "streamstack_security", security, "unknown security profile",
+                        f"set streamstack_security to one of {', '.join(SECURITY_PROFILES)}")
+        elif security == "kerberos" and mode == "kraft":
+            yield Issue(host, "streamstack_security", security,
+                        "the secure profile secures Kafka in ZooKeeper mode only (its KRaft "
+                        "controller listener would stay plaintext)",
+                        "use kafka_mode=zookeeper with it, or streamstack_security=none")
 
 
 @rule

@@ -469,6 +469,23 @@ def test_unknown_artifacts_source():
         "to one of maven, archive")
 
 
+def test_unknown_security_profile():
+    data = healthy()
+    set_all(data, "streamstack_security", "tls")
+    assert only_error(data) == (
+        "all hosts: streamstack_security=tls: unknown security profile. Fix: set "
+        "streamstack_security to one of none, kerberos")
+
+
+def test_secure_profile_is_zookeeper_mode_only():
+    data = healthy()
+    set_all(data, "streamstack_security", "kerberos")
+    assert messages(data) == []
+    set_all(data, "kafka_mode", "kraft")
+    assert any(m.startswith("all hosts: streamstack_security=kerberos: the secure profile "
+                            "secures Kafka in ZooKeeper mode only") for m in messages(data))
+
+
 def test_cluster_variable_differs_between_hosts():
     data = healthy()
     hv(data, W2)["artifacts_source"] = "archive"
