@@ -249,5 +249,9 @@ def test_exclude_file_keeps_decommissioned_hosts_until_a_group_takes_them_back()
     # What the NameNode's file held: a host decommissioned earlier and hadoop-worker1,
     # which is back in hdfs_datanode.
     before = base64.b64encode(b"hadoop-worker9\nhadoop-worker1\n").decode()
-    hv = inv.hostvars["hadoop-master"].with_overlay(hadoop_exclude_read={"content": before})
-    assert render(hv, "hosts.exclude.j2").split() == ["hadoop-worker3", "hadoop-worker9"]
+    for host in ("hadoop-master", "hadoop-worker2"):
+        hv = inv.hostvars[host].with_overlay(hadoop_exclude_read={"content": before})
+        assert render(hv, "hosts.exclude.j2").split() == ["hadoop-worker3", "hadoop-worker9"]
+    # No file yet (slurp failed): the decommission group only.
+    hv = inv.hostvars["hadoop-worker2"].with_overlay(hadoop_exclude_read={"failed": True})
+    assert render(hv, "hosts.exclude.j2").split() == ["hadoop-worker3"]
