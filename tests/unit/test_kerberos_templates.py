@@ -86,6 +86,7 @@ def test_default_profile_templates_no_secure_files_and_no_keytabs():
         "log4j.properties",
         "jmx-exporter.yml",
         "workers",
+        "hosts.exclude",
     }
     assert hv["hadoop_webhdfs_url"] == "http://127.0.0.1:9870/webhdfs/v1"
     assert hv["hadoop_webhdfs_user_param"] == "&user.name=hdfs"
