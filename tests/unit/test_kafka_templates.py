@@ -203,6 +203,8 @@ def test_migration_step_controllers_leaves_the_brokers_as_they_run(local):
     assert controller["zookeeper.metadata.migration.enable"] == "true"
     assert controller["zookeeper.connect"] == ZK
     assert controller["listeners"] == "CONTROLLER://0.0.0.0:9193"
+    # As the ZooKeeper brokers' controller it sends them requests on their listener.
+    assert controller["inter.broker.listener.name"] == "INTERNAL"
     assert "broker.id" not in controller
 
 
@@ -243,8 +245,9 @@ def test_migration_step_kraft_brokers_takes_the_brokers_off_zookeeper():
 def test_finalized_migration_is_plain_dedicated_kraft():
     final = Inventory(LOCAL, extra_vars={"kafka_mode": "kraft"}, groups=CONTROLLERS)
     controller = broker_props(final, "hadoop-worker1", 3001)
-    assert "zookeeper.metadata.migration.enable" not in controller
-    assert "zookeeper.connect" not in controller
+    for key in ("zookeeper.metadata.migration.enable", "zookeeper.connect",
+                "inter.broker.listener.name"):
+        assert key not in controller
 
 
 def test_units_run_as_service_users_with_small_heaps(local):
