@@ -579,6 +579,41 @@ def kafka_identities(inv: Inventory) -> Iterable[Issue]:
                     "away before running site.yml")
 
 
+@rule
+def kafka_migration(inv: Inventory) -> Iterable[Issue]:
+    """The metadata mode the Kafka data is in (playbooks/migrate_kraft.yml records each
+    step in <kafka_data_dir>/migration.state) is the one the inventory says: site.yml
+    must neither run in the middle of a migration nor undo a finished one, and KRaft mode
+    must not meet brokers whose data a ZooKeeper cluster wrote."""
+    steps: dict[str, list[str]] = {}
+    zookeeper_data: list[str] = []
+    for host in inv.names:
+        found = inv.fact(host, "identities") or {}
+        if found.get("migration"):
+            steps.setdefault(str(found["migration"]), []).append(host)
+        # meta.properties version 0: written by a ZooKeeper-mode broker.
+        if any(str(node.get("version")) == "0" for node in found.get("kafka") or []):
+            zookeeper_data.append(host)
+    unfinished = {s: h for s, h in steps.items() if s != "finalized"}
+    if unfinished:
+        hosts = sorted({h for holders in unfinished.values() for h in holders})
+        yield Issue(", ".join(hosts), "migration.state", sorted(unfinished),
+                    "a ZooKeeper to KRaft migration stopped half way on these hosts",
+                    "finish it (playbooks/migrate_kraft.yml) or undo it "
+                    "(playbooks/migrate_kraft_rollback.yml) before running site.yml")
+    elif steps and not inv.kraft():
+        yield Issue(", ".join(sorted(steps["finalized"])), "kafka_mode", inv.kafka_mode(),
+                    "these Kafka hosts were migrated to KRaft (finalized); ZooKeeper mode "
+                    "would start brokers on a ZooKeeper that no longer has the metadata",
+                    "set kafka_mode: kraft in the inventory and keep the "
+                    f"{inv.cluster_var('kafka_kraft_controller_group')} group")
+    elif not steps and inv.kraft() and zookeeper_data:
+        yield Issue(", ".join(zookeeper_data), "kafka_mode", inv.kafka_mode(),
+                    "the brokers here hold the data of a ZooKeeper-mode cluster; KRaft mode "
+                    "would start them without its metadata",
+                    "keep kafka_mode: zookeeper and migrate with playbooks/migrate_kraft.yml")
+
+
 def _controller_id(inv: Inventory, host: str, controllers: list[str]) -> int:
     """A dedicated KRaft controller's node id, as roles/kafka gives it."""
     explicit = _as_int(inv.var(host, "kafka_kraft_controller_id"))

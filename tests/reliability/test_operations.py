@@ -14,9 +14,17 @@
 9. (no load) both jobs taken out of spark_jobs: their units stop and go, their YARN
    applications end; listed again, they come back RUNNING and a second run changes
    nothing.
+10. the ZooKeeper cluster migrated to KRaft (playbooks/migrate_kraft.yml, controllers on
+   the three hosts): nothing acknowledged lost, jobs RUNNING, topics (ids, partitions,
+   configs) and committed group offsets unchanged, then site.yml with kafka_mode: kraft
+   changes nothing;
+11. (a fresh lab) migrated up to the last step before finalizing, then rolled back
+   (playbooks/migrate_kraft_rollback.yml): the same, and a ZooKeeper broker is the
+   controller again;
 
 Container hosts of the local lab only (they add and drop a container):
     pytest tests/reliability/test_operations.py --hosts=ansible://all --ansible-inventory=INV
+8 and 9 each need a ZooKeeper-mode lab of their own (select one with -k).
 """
 
 from __future__ import annotations
@@ -297,3 +305,184 @@ def test_9_jobs_taken_out_of_the_list_stop_and_come_back(node):
     assert not running & {unit.removeprefix("spark-job-") for unit in units_before}, running
     assert _job_units(node) == units_before
     assert again.changed == 0
+
+
+# --- 10 and 11 --------------------------------------------------------------------------
+
+# Topics (id, partitions, replication, non-default configs) and every consumer group's
+# committed offsets: what a migration must leave as it found.
+SNAPSHOT = r'''
+import json, subprocess, sys
+from kafka.admin import KafkaAdminClient
+bootstrap = sys.argv[1]
+described = subprocess.run(["/opt/kafka/bin/kafka-topics.sh", "--bootstrap-server", bootstrap,
+                            "--describe"], capture_output=True, text=True, timeout=300,
+                           check=True).stdout
+topics = {}
+for line in described.splitlines():
+    if line.startswith("Topic:") and "PartitionCount:" in line:
+        fields = dict(part.split(": ", 1) for part in line.strip().split("\t") if ": " in part)
+        configs = sorted(filter(None, fields.get("Configs", "").split(",")))
+        topics[fields["Topic"]] = {"id": fields.get("TopicId"),
+                                   "partitions": int(fields["PartitionCount"]),
+                                   "replication": int(fields["ReplicationFactor"]),
+                                   "configs": configs}
+admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), request_timeout_ms=30000)
+groups = {}
+for group in sorted(g[0] for g in admin.list_consumer_groups()):
+    offsets = admin.list_consumer_group_offsets(group)
+    groups[group] = {f"{tp.topic}-{tp.partition}": meta.offset
+                     for tp, meta in sorted(offsets.items())}
+print(json.dumps({"topics": topics, "groups": groups}))
+'''
+
+# A consumer group that reads part of the topic and commits where it stopped.
+COMMIT = r'''
+import sys
+from kafka import KafkaConsumer, TopicPartition
+bootstrap, topic, group = sys.argv[1:4]
+consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), group_id=group,
+                         enable_auto_commit=False, auto_offset_reset="earliest")
+parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+consumer.assign(parts)
+read = 0
+while read < 200:
+    read += sum(len(r) for r in consumer.poll(timeout_ms=2000).values())
+consumer.commit()
+consumer.close()
+print(read)
+'''
+
+CONTROLLERS_FILE = "kafka_controller.yml"
+KRAFT_VARS = Path("group_vars") / "all" / "20-kafka-mode.yml"
+
+
+def _snapshot(node, bootstrap: str) -> dict:
+    e2e.write(node, f"{WORK}/snapshot.py", SNAPSHOT)
+    done = node.run(f"timeout 400 python3 {WORK}/snapshot.py {bootstrap}")
+    assert done.rc == 0, done.stderr[-1500:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _znode(node, path: str) -> str:
+    done = e2e.login(node, f"/opt/kafka/bin/zookeeper-shell.sh localhost:2181 get {path} 2>&1 "
+                           "| grep '^{' || true", 120)
+    return done.stdout.strip()
+
+
+def _with_controllers(inventory: Path) -> None:
+    """One dedicated controller on each Kafka host: the inventory's kafka_controller group,
+    as a user adds it before migrating (a file of its own in the inventory directory)."""
+    hosts = layout_hosts(inventory)
+    (inventory / CONTROLLERS_FILE).write_text(
+        "# Added for the ZooKeeper -> KRaft migration: one controller per Kafka host.\n"
+        + json.dumps({"all": {"children": {"kafka_controller": {
+            "hosts": {host: None for host in hosts}}}}}) + "\n")
+
+
+def layout_hosts(inventory: Path) -> list[str]:
+    import yaml
+    data = yaml.safe_load((inventory / "hosts.yml").read_text())
+    return list(data["all"]["children"]["kafka"]["hosts"])
+
+
+def _zookeeper_lab(node, inventory: Path) -> None:
+    """10 and 11 start from a ZooKeeper-mode lab that never took part in a migration."""
+    state = node.run("cat /var/lib/kafka/migration.state 2>/dev/null").stdout.strip()
+    if state or (inventory / KRAFT_VARS).exists():
+        pytest.skip(f"needs a fresh ZooKeeper-mode lab (migration.state: {state or 'none'})")
+
+
+def _migration_scenario(node, bootstrap: str, inventory: Path, name: str,
+                        rollback: bool) -> None:
+    _lab(node)
+    _zookeeper_lab(node, inventory)
+    for topic, partitions in ((TOPIC, PARTITIONS), (e2e.WORDCOUNT_INPUT, 1)):
+        done = e2e.login(node, f"kafka-topics.sh --bootstrap-server {bootstrap} --create "
+                               f"--if-not-exists --topic {topic} --partitions {partitions} "
+                               "--replication-factor 3 --config min.insync.replicas=2", 90)
+        assert done.rc == 0, done.stderr[-800:]
+    wait_no_under_replicated(node, bootstrap, 180)
+    jobs_before_s = _jobs_running(node)
+    prefix = f"s{name[0]}{uuid.uuid4().hex[:6]}"
+    load = Load(node, bootstrap, TOPIC, prefix, rate=100, max_seconds=3000)
+    time.sleep(15)
+    group = f"migration-{prefix}"
+    e2e.write(node, f"{WORK}/commit.py", COMMIT)
+    done = node.run(f"timeout 300 python3 {WORK}/commit.py {bootstrap} {TOPIC} {group}")
+    assert done.rc == 0, done.stderr[-1500:]
+    before = _snapshot(node, bootstrap)
+    _with_controllers(inventory)
+    steps = {}
+    migrate, steps["migrate_s"] = _playbook(
+        "playbooks/migrate_kraft.yml", inventory,
+        **({"extravars": {"kafka_migration_finalize": False}} if rollback else {}))
+    steps["migrate_plays_s"] = {k: round(v, 1) for k, v in migrate.play_seconds.items()}
+    states = node.run("cat /var/lib/kafka/migration.state").stdout.strip()
+    quorum = ""
+    if rollback:
+        quorum = e2e.login(node, f"kafka-metadata-quorum.sh --bootstrap-server {bootstrap} "
+                                 "describe --status", 120).stdout
+        back, steps["rollback_s"] = _playbook("playbooks/migrate_kraft_rollback.yml", inventory)
+        steps["rollback_plays_s"] = {k: round(v, 1) for k, v in back.play_seconds.items()}
+        again, steps["second_rollback_s"] = _playbook("playbooks/migrate_kraft_rollback.yml",
+                                                      inventory)
+    else:
+        again, steps["second_migrate_s"] = _playbook("playbooks/migrate_kraft.yml", inventory)
+        (inventory / KRAFT_VARS).write_text(
+            "# Migrated to KRaft by playbooks/migrate_kraft.yml.\nkafka_mode: kraft\n")
+        quorum = e2e.login(node, f"kafka-metadata-quorum.sh --bootstrap-server {bootstrap} "
+                                 "describe --status", 120).stdout
+    isr_s = wait_no_under_replicated(node, bootstrap, 300)
+    site, steps["site_s"] = _playbook("site.yml", inventory)
+    time.sleep(10)
+    sent = load.stop()
+    check = load.verify()
+    after = _snapshot(node, bootstrap)
+    jobs_after_s = _jobs_running(node)
+    controller = _znode(node, "/controller")
+    units = node.run("systemctl list-units --plain --no-legend 'kafka@*'").stdout
+    final_state = node.run("cat /var/lib/kafka/migration.state 2>/dev/null").stdout.strip()
+    changed_topics = sorted(t for t in before["topics"]
+                            if before["topics"][t] != after["topics"].get(t))
+    changed_groups = sorted(g for g in before["groups"]
+                            if before["groups"][g] != after["groups"].get(g))
+    figures(name, **steps, state_after_migrate=states, quorum=quorum.strip()[-400:],
+            second_run_changed=again.changed, site_changed=site.changed,
+            site_changed_tasks=site.changed_tasks[:10], isr_after_s=isr_s,
+            jobs_running_before_s=jobs_before_s, jobs_running_after_s=jobs_after_s,
+            topics=len(before["topics"]), changed_topics=changed_topics,
+            groups=len(before["groups"]), changed_groups=changed_groups,
+            controller_znode=controller, final_state=final_state or "none",
+            kafka_units=sorted(line.split()[0] for line in units.splitlines() if line.strip()),
+            **sent, **check)
+    assert group in before["groups"] and before["groups"][group], before["groups"]
+    assert not changed_topics, {t: (before["topics"][t], after["topics"].get(t))
+                                for t in changed_topics}
+    assert not changed_groups, {g: (before["groups"][g], after["groups"].get(g))
+                                for g in changed_groups}
+    assert again.changed == 0, again.changed_tasks
+    assert site.changed == 0, site.changed_tasks
+    assert sent["acked"] > 0
+    assert check["lost"] == 0, check
+    leader = json.loads(controller)["brokerid"] if controller else None
+    if rollback:
+        assert states == "kraft_brokers", states
+        assert "LeaderId" in quorum, quorum
+        assert final_state == "", final_state
+        # A ZooKeeper-mode controller: a broker of the inventory, no KRaft epoch.
+        assert leader in (0, 1, 2) and "kraftControllerEpoch" not in controller, controller
+        assert not any(u.startswith("kafka@300") for u in units.split()), units
+    else:
+        assert states == "finalized", states
+        assert final_state == "finalized"
+        voters = quorum.split("CurrentVoters:")[-1]
+        assert "3000" in voters and "3001" in voters and "3002" in voters, quorum
+
+
+def test_10_migrate_zookeeper_to_kraft_under_load(node, bootstrap, inventory):
+    _migration_scenario(node, bootstrap, inventory, "10_migrate_to_kraft", rollback=False)
+
+
+def test_11_migrate_and_roll_back_before_finalizing(node, bootstrap, inventory):
+    _migration_scenario(node, bootstrap, inventory, "11_migrate_and_roll_back", rollback=True)

@@ -165,6 +165,91 @@ def test_kraft_dedicated_controllers():
     assert "default.replication.factor" not in controller
 
 
+CONTROLLERS = {"kafka_controller": ["hadoop-master", "hadoop-worker1", "hadoop-worker2"]}
+VOTERS = "3000@hadoop-master:9193,3001@hadoop-worker1:9193,3002@hadoop-worker2:9193"
+ZK = "hadoop-master:2181,hadoop-worker1:2181,hadoop-worker2:2181"
+
+
+def migration(phase: str, mode: str = "kraft") -> role_templates.Inventory:
+    """The inventory as playbooks/migrate_kraft.yml's play of that step sees it."""
+    return Inventory(LOCAL, extra_vars={"kafka_mode": mode, "kafka_migration_phase": phase},
+                     groups=CONTROLLERS)
+
+
+def node_text(inv: role_templates.Inventory, host: str, node_id: int) -> str:
+    hv = inv.hostvars[host]
+    node = next(n for n in hv["kafka_local_nodes"] if n["id"] == node_id)
+    return render(hv.with_overlay(kafka_node=node), "kafka", "server.properties.j2")
+
+
+def unit(inv: role_templates.Inventory, host: str = "hadoop-worker1") -> str:
+    return render(inv.hostvars[host], "kafka", "kafka@.service.j2")
+
+
+def test_migration_step_controllers_leaves_the_brokers_as_they_run(local):
+    inv = migration("controllers")
+    # The ZooKeeper brokers' files stay byte for byte: the step restarts no broker.
+    zk = local.hostvars["hadoop-worker1"]
+    zk_node = zk["kafka_local_nodes"][0]
+    node = next(n for n in inv.hostvars["hadoop-worker1"]["kafka_local_nodes"] if n["id"] == 1)
+    assert render(inv.hostvars["hadoop-worker1"].with_overlay(kafka_node=node), "kafka",
+                  "server.properties.j2") == render(zk.with_overlay(kafka_node=zk_node), "kafka",
+                                                    "server.properties.j2")
+    assert unit(inv) == unit(local)
+    controller = broker_props(inv, "hadoop-worker1", 3001)
+    assert controller["process.roles"] == "controller"
+    assert controller["node.id"] == "3001"
+    assert controller["controller.quorum.voters"] == VOTERS
+    assert controller["zookeeper.metadata.migration.enable"] == "true"
+    assert controller["zookeeper.connect"] == ZK
+    assert controller["listeners"] == "CONTROLLER://0.0.0.0:9193"
+    # As the ZooKeeper brokers' controller it sends them requests on their listener.
+    assert controller["inter.broker.listener.name"] == "INTERNAL"
+    assert "broker.id" not in controller
+
+
+def test_migration_step_brokers_puts_zookeeper_brokers_in_migration_mode():
+    inv = migration("brokers")
+    broker = broker_props(inv, "hadoop-worker1", 1)
+    assert broker["broker.id"] == "1"
+    assert broker["zookeeper.connect"] == ZK
+    assert broker["zookeeper.metadata.migration.enable"] == "true"
+    assert broker["controller.quorum.voters"] == VOTERS
+    assert broker["controller.listener.names"] == "CONTROLLER"
+    assert broker["listener.security.protocol.map"].endswith(",CONTROLLER:PLAINTEXT")
+    assert "process.roles" not in broker and "node.id" not in broker
+    # The controllers' file is the controllers step's, byte for byte: no controller restarts.
+    assert node_text(inv, "hadoop-worker1", 3001) == \
+        node_text(migration("controllers"), "hadoop-worker1", 3001)
+
+
+def test_migration_step_kraft_brokers_takes_the_brokers_off_zookeeper():
+    inv = migration("kraft_brokers")
+    broker = broker_props(inv, "hadoop-worker1", 1)
+    assert broker["process.roles"] == "broker"
+    assert broker["node.id"] == "1"
+    assert broker["controller.quorum.voters"] == VOTERS
+    for key in ("broker.id", "zookeeper.connect", "zookeeper.metadata.migration.enable"):
+        assert key not in broker
+    # The brokers are already what finalized KRaft renders (finalizing restarts no broker);
+    # the controllers still migrate.
+    final = Inventory(LOCAL, extra_vars={"kafka_mode": "kraft"}, groups=CONTROLLERS)
+    assert node_text(inv, "hadoop-worker1", 1) == node_text(final, "hadoop-worker1", 1)
+    controller = broker_props(inv, "hadoop-worker1", 3001)
+    assert controller["zookeeper.metadata.migration.enable"] == "true"
+    assert controller["zookeeper.connect"] == ZK
+    assert "kraft mode" in unit(inv) and "zookeeper.service" not in unit(inv)
+    assert unit(inv) == unit(final)
+
+
+def test_finalized_migration_is_plain_dedicated_kraft():
+    final = Inventory(LOCAL, extra_vars={"kafka_mode": "kraft"}, groups=CONTROLLERS)
+    controller = broker_props(final, "hadoop-worker1", 3001)
+    for key in ("zookeeper.metadata.migration.enable", "zookeeper.connect",
+                "inter.broker.listener.name"):
+        assert key not in controller
+
+
 def test_units_run_as_service_users_with_small_heaps(local):
     hv = local.hostvars["hadoop-master"]
     kafka_unit = render(hv, "kafka", "kafka@.service.j2")

@@ -706,6 +706,53 @@ def test_kafka_data_of_two_clusters_is_refused():
         "on these hosts belongs to different clusters")
 
 
+# --- ZooKeeper -> KRaft migration (issue 21) --------------------------------------------
+
+
+def migrated(data: dict, step: str | None, version: str = "0") -> dict:
+    """Data directories as playbooks/migrate_kraft.yml leaves them at `step`."""
+    data = with_identities(data)
+    for name in (MASTER, W1, W2):
+        found = data["hosts"][name]["facts"]["identities"]
+        found["migration"] = step
+        for node in found["kafka"]:
+            node["version"] = version
+    return data
+
+
+def test_a_migration_stopped_half_way_refuses_site_yml():
+    data = migrated(healthy(), "kraft_brokers")
+    assert only_error(data) == (
+        'all hosts: migration.state=["kraft_brokers"]: a ZooKeeper to KRaft '
+        "migration stopped half way on these hosts. Fix: finish it "
+        "(playbooks/migrate_kraft.yml) or undo it (playbooks/migrate_kraft_rollback.yml) "
+        "before running site.yml")
+
+
+def test_a_finalized_migration_needs_kafka_mode_kraft():
+    data = migrated(healthy(), "finalized")
+    assert only_error(data).startswith(
+        "all hosts: kafka_mode=zookeeper: these Kafka hosts were migrated to "
+        "KRaft (finalized)")
+    set_all(data, "kafka_mode", "kraft")
+    for name in (MASTER, W1, W2):
+        data["hosts"][name]["groups"].append("kafka_controller")
+        data["hosts"][name]["facts"]["identities"]["kafka"].append(
+            {"dir": f"/var/lib/kafka/controller-{3000 + (MASTER, W1, W2).index(name)}",
+             "node_id": str(3000 + (MASTER, W1, W2).index(name)), "cluster_id": "c1",
+             "version": "1"})
+    assert messages(data) == []
+
+
+def test_kraft_mode_over_zookeeper_brokers_without_a_migration_is_refused():
+    data = migrated(healthy(), None)
+    assert messages(data) == []
+    set_all(data, "kafka_mode", "kraft")
+    found = messages(data)
+    assert any(m.startswith("all hosts: kafka_mode=kraft: the brokers here hold "
+                            "the data of a ZooKeeper-mode cluster") for m in found), found
+
+
 # --- the playbook ----------------------------------------------------------------------
 
 
