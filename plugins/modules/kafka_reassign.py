@@ -340,7 +340,14 @@ def main() -> None:
                 except Exception as exc:  # a preferred leader not back in the ISR yet
                     elected.append(f"{type(exc).__name__}")
                     time.sleep(5)
+        # Brokers learn the new leaders from the controller a moment later: until then a
+        # describe still shows the old ones.
+        deadline = time.monotonic() + (30 if unpreferred else 0)
         after, leaders = _describe(admin, p["topics"])
+        while time.monotonic() < deadline and any(
+                leaders[t][q] != after[t][q][0] for t, qs in unpreferred.items() for q in qs):
+            time.sleep(2)
+            after, leaders = _describe(admin, p["topics"])
         # A drain is done only when no replica is left on a broker outside the targets.
         outside = sorted({f"{t}-{q}" for t, parts in after.items() for q, r in parts.items()
                           if set(r) - set(p["brokers"])})
