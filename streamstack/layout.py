@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 
 import yaml
 
+# Hosts being drained by site.yml before they are removed (`streamstack shrink`).
+from .preflight import DECOMMISSION
+
 MIN_HOSTS, MAX_HOSTS = 1, 5
 KAFKA_FIRST_PORT = 9092
 # Web UIs of the master: NameNode, ResourceManager, JobHistory, Spark driver UIs, and
@@ -79,10 +82,6 @@ GROUP_ORDER = [
 ]
 
 
-# Hosts being drained by site.yml before they are removed (`streamstack shrink`).
-DECOMMISSION_GROUP = "decommission"
-
-
 def inventory(count: int = 3, leaving: int = 0) -> dict:
     """Ansible YAML inventory for the lab: groups, and brokers per host. With leaving,
     the `leaving` hosts after the first `count` are only in the decommission group and
@@ -91,9 +90,9 @@ def inventory(count: int = 3, leaving: int = 0) -> dict:
     groups = list(GROUP_ORDER)
     if leaving:
         for host in lab_hosts(count + leaving)[count:]:
-            host.groups = [DECOMMISSION_GROUP]
+            host.groups = [DECOMMISSION]
             hosts.append(host)
-        groups.append(DECOMMISSION_GROUP)
+        groups.append(DECOMMISSION)
     children = {}
     for group in groups:
         members = {host.name: None for host in hosts if group in host.groups}

@@ -329,7 +329,7 @@ def main() -> None:
                     unpreferred.setdefault(t, []).append(q)
         result["unpreferred_leaders"] = sum(len(q) for q in unpreferred.values())
         elected = []
-        result["changed"] = result["changed"] or bool(changes or unpreferred)
+        result["changed"] = bool(changes or unpreferred)
         if unpreferred:
             for _attempt in range(12):
                 try:
