@@ -13,6 +13,7 @@ Every wait is bounded; each test uses a fresh run id so earlier data never matte
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 
@@ -26,6 +27,10 @@ SINK_UNIT = "spark-job-kafka-to-hdfs"
 DATA_ROOT = "/data"
 CHECKPOINT = "/checkpoints/kafka-to-hdfs"
 WORK = "/tmp/streamstack-e2e"
+# kafka-python settings of the scripts ({} in the plaintext profile) and what a login
+# shell sources first (a Kerberos ticket in the secure profile).
+CLIENT = f"{WORK}/kafka-client.json"
+ENV = f"{WORK}/env.sh"
 
 # --- scripts run on the host ---------------------------------------------------------
 
@@ -34,10 +39,11 @@ import json, sys, time
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 bootstrap, topic, prefix, count, rate, invalid = sys.argv[1:7]
 count, rate, invalid = int(count), float(rate), int(invalid)
+client = json.load(open(sys.argv[7])) if len(sys.argv) > 7 else {}
 # Idempotent: a retried send under load must not write a record twice, or the counts
 # would test the producer instead of the sink.
 producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=5,
-                         enable_idempotence=True)
+                         enable_idempotence=True, **client)
 start = time.monotonic()
 for i in range(count):
     value = f"{prefix}-{i}".encode()
@@ -51,7 +57,7 @@ for j in range(invalid):
     producer.send(topic, key=f"{prefix}-bad-{j}".encode(), value=b"\xff\xfe" + prefix.encode())
 producer.flush()
 producer.close()
-consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","))
+consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), **client)
 parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
 ends = consumer.end_offsets(parts)
 print(json.dumps({str(tp.partition): off for tp, off in ends.items()}))
@@ -61,11 +67,12 @@ TEXT_PRODUCE = r'''
 import json, sys
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 bootstrap, topic, results = sys.argv[1:4]
+client = json.load(open(sys.argv[4])) if len(sys.argv) > 4 else {}
 lines = json.loads(sys.stdin.read())
-consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","))
+consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), **client)
 parts = [TopicPartition(results, p) for p in consumer.partitions_for_topic(results)]
 start = consumer.end_offsets(parts)
-producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all")
+producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", **client)
 for line in lines:
     producer.send(topic, value=line.encode())
 producer.flush()
@@ -76,8 +83,9 @@ RESULTS = r'''
 import json, sys, time
 from kafka import KafkaConsumer, TopicPartition
 bootstrap, topic, start_json, expected_json, seconds = sys.argv[1:6]
+client = json.load(open(sys.argv[6])) if len(sys.argv) > 6 else {}
 start, expected = json.loads(start_json), json.loads(expected_json)
-consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False)
+consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False, **client)
 parts = [TopicPartition(topic, int(p)) for p in start]
 consumer.assign(parts)
 for tp in parts:
@@ -133,7 +141,34 @@ def node(host):
     for name, body in (("produce.py", PRODUCE), ("text_produce.py", TEXT_PRODUCE),
                        ("results.py", RESULTS), ("count.py", COUNT)):
         write(host, f"{WORK}/{name}", body)
-    return host
+    client, env = profile(host)
+    host.run(f"install -m 0600 /dev/null {CLIENT} && install -m 0600 /dev/null {ENV}")
+    write(host, CLIENT, json.dumps(client))
+    write(host, ENV, env)
+    yield host
+    host.run(f"rm -f {CLIENT} {ENV}")
+
+
+def profile(host) -> tuple[dict, str]:
+    """kafka-python settings and shell set-up for the inventory's security profile: in
+    the secure one, SCRAM as the lab user over TLS (its password from the host's
+    client.properties) and a ticket of the lab user in a cache of the test's own."""
+    variables = host.ansible.get_variables()
+    if variables.get("streamstack_security", "none") != "kerberos":
+        return {}, "SPARK_LOGIN=\n"
+    props = host.file("/etc/kafka/client.properties").content_string
+    user = re.search(r'username="([^"]+)"', props).group(1)
+    password = re.search(r'password="([^"]+)"', props).group(1)
+    client = {"security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
+              "sasl_plain_username": user, "sasl_plain_password": password,
+              "ssl_cafile": "/etc/kafka/tls/ca.crt"}
+    realm = variables.get("streamstack_kerberos_realm", "STREAMSTACK.LAB")
+    keytabs = variables.get("streamstack_keytab_dir", "/etc/security/keytabs")
+    lab_user = variables.get("kerberos_lab_user", "root")
+    env = (f"export KRB5CCNAME=FILE:{WORK}/krb5cc\n"
+           f"kinit -kt {keytabs}/{lab_user}.keytab {lab_user}@{realm}\n"
+           f"SPARK_LOGIN='--principal spark@{realm} --keytab {keytabs}/spark.keytab'\n")
+    return client, env
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +193,7 @@ def q(text: str) -> str:
 
 
 def login(host, command: str, timeout: int):
-    return host.run(f"timeout {timeout} bash -lc {q(command)}")
+    return host.run(f"timeout {timeout} bash -lc {q(f'. {ENV} && {command}')}")
 
 
 def checkpoint_offsets(host, checkpoint: str) -> dict[str, int]:
@@ -188,7 +223,7 @@ def wait_caught_up(host, checkpoint: str, ends: dict[str, int], seconds: int) ->
 
 def produce(host, bootstrap, prefix, count, rate=0.0, invalid=0, timeout=300) -> dict:
     done = host.run(f"timeout {timeout} python3 {WORK}/produce.py {bootstrap} {SINK_TOPIC} "
-                    f"{prefix} {count} {rate} {invalid}")
+                    f"{prefix} {count} {rate} {invalid} {CLIENT}")
     assert done.rc == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -207,7 +242,8 @@ def background_produce_result(host, run: str, seconds: int) -> dict:
 
 
 def spark_count(host, prefix: str) -> dict:
-    done = login(host, "runuser -u spark -- spark-submit --name streamstack-e2e-count "
+    done = login(host, "runuser -u spark -- env -u KRB5CCNAME spark-submit $SPARK_LOGIN "
+                       "--name streamstack-e2e-count "
                        f"{WORK}/count.py {DATA_ROOT}/{SINK_TOPIC} "
                        f"{DATA_ROOT}/_deadletter/{SINK_TOPIC} {prefix}", 600)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
@@ -279,11 +315,11 @@ def test_wordcount_exact_counts(node, bootstrap):
     assert expected == {words[0]: 4, words[1]: 2, words[2]: 1, words[3]: 3}
     write(node, f"{WORK}/lines-{run}.json", json.dumps(lines))
     done = node.run(f"timeout 120 python3 {WORK}/text_produce.py {bootstrap} "
-                    f"{WORDCOUNT_INPUT} {WORDCOUNT_RESULTS} < {WORK}/lines-{run}.json")
+                    f"{WORDCOUNT_INPUT} {WORDCOUNT_RESULTS} {CLIENT} < {WORK}/lines-{run}.json")
     assert done.rc == 0, done.stderr
     start = done.stdout.strip().splitlines()[-1]
     done = node.run(f"timeout 400 python3 {WORK}/results.py {bootstrap} {WORDCOUNT_RESULTS} "
-                    f"{q(start)} {q(json.dumps(expected))} 360")
+                    f"{q(start)} {q(json.dumps(expected))} 360 {CLIENT}")
     assert done.rc == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == expected
 
@@ -307,7 +343,7 @@ def test_sink_survives_sigkill_exactly_once(node, bootstrap):
     n = 6000
     # Produce for ~40 s in the background; kill the driver once part of it is committed.
     node.run(f"nohup timeout 300 python3 {WORK}/produce.py {bootstrap} {SINK_TOPIC} {run} {n} "
-             f"150 0 > {WORK}/produce-{run}.out 2>&1 &")
+             f"150 0 {CLIENT} > {WORK}/produce-{run}.out 2>&1 &")
     start = checkpoint_offsets(node, f"{CHECKPOINT}/{SINK_TOPIC}")
     wait_committed_beyond(node, f"{CHECKPOINT}/{SINK_TOPIC}", start, 240)
     # systemd restarts it (RestartSec later) with a new driver.
@@ -323,6 +359,9 @@ def test_handout_wordcount_console(node, bootstrap):
     """`spark-submit wordcount.py localhost:9092 Hello-Kafka mySparkConsumerGroup >> out`
     as root on the master, as in the handout (executors on the workers reach
     localhost:9092 through the Kafka role's forwarders)."""
+    if node.ansible.get_variables().get("streamstack_security", "none") == "kerberos":
+        pytest.skip("the handout's plaintext command line: the secure profile's console "
+                    "commands are probed by tests/secure")
     run = uuid.uuid4().hex[:8]
     out = f"{WORK}/out-{run}"
     app = "/opt/streamstack-jobs/wordcount/wordcount.py"
