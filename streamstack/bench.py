@@ -37,9 +37,9 @@ from . import PROJECT_ROOT, __version__
 BENCH_DIR = PROJECT_ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 README = BENCH_DIR / "README.md"
-SCENARIOS = ("provisioning", "kafka", "pipeline", "footprint", "connection")
-# `make bench` (all): the connection scenario converges two more fresh labs (13 min) and
-# runs only when named.
+SCENARIOS = ("provisioning", "kafka", "pipeline", "footprint", "connection", "security")
+# `make bench` (all): connection and security each converge two more fresh labs and run
+# only when named.
 DEFAULT_SCENARIOS = ("provisioning", "kafka", "pipeline", "footprint")
 # Lab sizes of the provisioning scenario; the 3-host lab (HOSTS) goes last and stays for
 # the scenarios after it.
@@ -68,7 +68,7 @@ GOALS = {
 }
 # The project README shows these scenarios' latest figures, each in its own block.
 PROJECT_README = PROJECT_ROOT / "README.md"
-PROJECT_README_SCENARIOS = ("connection",)
+PROJECT_README_SCENARIOS = ("connection", "security")
 
 
 # --------------------------------------------------------------------- pure parts
@@ -341,9 +341,11 @@ def run_playbook(ctx: Context, playbook: str, label: str, **kwargs) -> dict:
     return data
 
 
-def fresh_lab(ctx: Context, ssh: bool = False, count: int = HOSTS) -> float:
-    """Remove any bench lab with its volumes, then create `count` containers; seconds.
-    With ssh the hosts are reached like lab VMs (SSH as a sudo user)."""
+def fresh_lab(ctx: Context, ssh: bool = False, count: int = HOSTS,
+              secure: bool = False) -> float:
+    """Remove any bench lab with its volumes (and secrets), then create `count`
+    containers; seconds. With ssh the hosts are reached like lab VMs (SSH as a sudo
+    user); with secure the lab runs the secure profile."""
     from . import image, lab
 
     if ctx.lab.containers():
@@ -352,7 +354,7 @@ def fresh_lab(ctx: Context, ssh: bool = False, count: int = HOSTS) -> float:
     tag, _ = image.build(progress=log)
     started = time.monotonic()
     ctx.inventory = lab.up(tag, count=count, lab=ctx.lab, publish=False, ssh=ssh,
-                           progress=log)
+                           secure=secure, progress=log)
     return time.monotonic() - started
 
 
@@ -559,6 +561,73 @@ def scenario_connection(ctx: Context) -> tuple[list[dict], dict]:
     return figures, details
 
 
+SECURE_ADMIN_CONFIG = "/etc/kafka/client.properties"
+SECURITY_PROFILES = ("none", "kerberos")
+
+
+def scenario_security(ctx: Context) -> tuple[list[dict], dict]:
+    """What the secure profile costs: the same fresh 3-host lab converged (cold, then
+    warm) and its producer measured (RF 3 acks=all, the shipped client settings, which
+    on the secure lab are SASL_SSL) without the profile, then with it. One lab after
+    the other: two at once would not fit beside the machine's other labs."""
+    from . import artifacts, jobs, lab
+
+    pipeline = load_bench_module("pipeline")
+    artifacts.fetch(artifacts.default_cache_dir(), progress=log)
+    details: dict = {}
+    for profile in SECURITY_PROFILES:
+        secure = profile != "none"
+        lab_seconds = fresh_lab(ctx, secure=secure)
+        cold = run_playbook(ctx, "site.yml", f"cold site.yml, security {profile}")
+        settled = settle(ctx)
+        warm = run_playbook(ctx, "site.yml", f"warm site.yml, security {profile}")
+        remote = pipeline.Remote(ctx.inventory)
+        bootstrap = pipeline.bootstrap_of(remote)
+        containers = [f"{ctx.prefix}{h}" for h in jobs._inventory_hosts(ctx.inventory, "all")]
+        runs = [kafka_producer_run(ctx, remote, bootstrap,
+                                   KafkaRun(f"rf3-acksall-{profile}", 3, "all", True),
+                                   containers,
+                                   admin_config=SECURE_ADMIN_CONFIG if secure else "")
+                for _ in range(2)]
+        details[profile] = {"lab_up_seconds": round(lab_seconds, 1), "cold": cold,
+                            "settle_before_warm": settled, "warm": warm,
+                            "bootstrap": bootstrap, "kafka_runs": runs}
+    lab.down(ctx.lab, purge=True, progress=log)
+    ctx.inventory = None
+    return security_figures(details), details
+
+
+def security_figures(details: dict) -> list[dict]:
+    """Each profile's converge times and producer rate, and secure / plain ratios."""
+    def mean_rate(profile: str) -> float | None:
+        rates = [r.get("mib_per_second") for r in details[profile]["kafka_runs"]]
+        return None if not rates or None in rates else round(sum(rates) / len(rates), 2)
+
+    plain, secure = (details[p] for p in SECURITY_PROFILES)
+    figures = []
+    for kind in ("cold", "warm"):
+        figures += [
+            figure(f"{kind} site.yml, no security", plain[kind]["seconds"], "s",
+                   note=f"changed={plain[kind]['changed']}"),
+            figure(f"{kind} site.yml, secure profile", secure[kind]["seconds"], "s",
+                   note=f"changed={secure[kind]['changed']}"),
+            figure(f"{kind} site.yml, secure / no security",
+                   ratio(secure[kind]["seconds"], plain[kind]["seconds"]), "x"),
+        ]
+    p99 = {p: ", ".join(f"{r.get('latency_p99_ms')} ms" for r in details[p]["kafka_runs"])
+           for p in SECURITY_PROFILES}
+    figures += [
+        figure("RF 3 acks=all, no security (PLAINTEXT)", mean_rate("none"), "MiB/s",
+               note=f"mean of 2 runs; p99 {p99['none']}"),
+        figure("RF 3 acks=all, secure profile (SASL_SSL, SCRAM-SHA-512)",
+               mean_rate("kerberos"), "MiB/s", note=f"mean of 2 runs; p99 {p99['kerberos']}"),
+        figure("RF 3 acks=all, secure / no security",
+               ratio(mean_rate("kerberos"), mean_rate("none")), "x",
+               note="one lab after the other, not alternated"),
+    ]
+    return figures
+
+
 KAFKA_PYTHON_RUN = r"""
 set -eu
 topic=$1; bootstrap=$2; count=$3; work=$4; shift 4
@@ -636,11 +705,14 @@ class KafkaRun:
 
 
 def kafka_producer_run(ctx: Context, remote, bootstrap: str, run: KafkaRun,
-                       containers: list[str], keep_topic: bool = False) -> dict:
+                       containers: list[str], keep_topic: bool = False,
+                       admin_config: str = "") -> dict:
+    """admin_config: kafka-topics.sh's --command-config (a secure lab's client settings)."""
     records = ctx.options["kafka_records"]
     topic = f"bench-kafka-{run.label}-{uuid.uuid4().hex[:6]}"
     min_isr = 2 if run.replication > 1 else 1
-    remote.sh(f"kafka-topics.sh --bootstrap-server {bootstrap} --create --topic {topic} "
+    admin = f" --command-config {admin_config}" if admin_config else ""
+    remote.sh(f"kafka-topics.sh --bootstrap-server {bootstrap}{admin} --create --topic {topic} "
               f"--partitions 3 --replication-factor {run.replication} "
               f"--config min.insync.replicas={min_isr}", 120)
     config = f"--producer.config {SHIPPED_PRODUCER} " if run.shipped else ""
@@ -653,8 +725,8 @@ def kafka_producer_run(ctx: Context, remote, bootstrap: str, run: KafkaRun,
             f"bootstrap.servers={bootstrap} acks={run.acks} 2>&1", 600)
     finally:
         if not keep_topic:
-            remote.sh(f"kafka-topics.sh --bootstrap-server {bootstrap} --delete --topic {topic}",
-                      120, check=False)
+            remote.sh(f"kafka-topics.sh --bootstrap-server {bootstrap}{admin} --delete "
+                      f"--topic {topic}", 120, check=False)
     out = {"label": run.label, "topic": topic, "replication_factor": run.replication,
            "min_insync_replicas": min_isr, "acks": run.acks,
            "client_settings": "shipped" if run.shipped else "upstream defaults",
@@ -973,10 +1045,17 @@ def scenario_footprint(ctx: Context) -> tuple[list[dict], dict]:
 
 RUNNERS = {"provisioning": scenario_provisioning, "kafka": scenario_kafka,
            "pipeline": scenario_pipeline, "footprint": scenario_footprint,
-           "connection": scenario_connection}
+           "connection": scenario_connection, "security": scenario_security}
 
 
 # ----------------------------------------------------------------------- charts
+
+# Scenarios that converge the same lab two ways: their details' keys and labels.
+TWO_LAB_CHARTS = {
+    "connection": {"docker": "docker exec (root)", "ssh": "SSH (sudo user)"},
+    "security": {"none": "no security", "kerberos": "secure profile"},
+}
+
 
 def chart(scenario: str, doc: dict, path: Path) -> None:
     import matplotlib
@@ -1057,15 +1136,16 @@ def chart(scenario: str, doc: dict, path: Path) -> None:
         right.axhline(100000, color="orange", linestyle=":", label="goal: 100 000 records/s")
         right.set_ylabel("records/s")
         right.legend(fontsize=7)
-    elif scenario == "connection":
+    elif scenario in TWO_LAB_CHARTS:
         fig, ax = plt.subplots(figsize=(9, 4.5))
-        names = ["docker exec (root)", "SSH (sudo user)"]
+        variants = TWO_LAB_CHARTS[scenario]
         width = 0.38
         for offset, run in ((-width / 2, "cold"), (width / 2, "warm")):
-            values = [details[c][run]["seconds"] for c in ("docker", "ssh")]
-            bars = ax.bar([i + offset for i in range(2)], values, width, label=f"{run} site.yml")
+            values = [details[key][run]["seconds"] for key in variants]
+            bars = ax.bar([i + offset for i in range(len(variants))], values, width,
+                          label=f"{run} site.yml")
             ax.bar_label(bars, fmt="%.0f s", fontsize=8)
-        ax.set_xticks(range(2), names)
+        ax.set_xticks(range(len(variants)), list(variants.values()))
         ax.set_ylabel("seconds")
         ax.legend(fontsize=8)
     else:

@@ -236,8 +236,38 @@ def test_provisioning_sizes_must_include_the_measured_lab():
         bench.build_parser().parse_args(["provisioning", "--hosts", "1,5"])
 
 
-def test_make_bench_leaves_the_connection_scenario_to_an_explicit_run():
-    assert set(bench.DEFAULT_SCENARIOS) == set(bench.SCENARIOS) - {"connection"}
+def test_make_bench_leaves_the_two_lab_scenarios_to_an_explicit_run():
+    assert set(bench.DEFAULT_SCENARIOS) == set(bench.SCENARIOS) - {"connection", "security"}
+
+
+def _converge(seconds: float, changed: int) -> dict:
+    return {"seconds": seconds, "changed": changed}
+
+
+def test_security_figures_compare_the_profiles():
+    details = {
+        "none": {"cold": _converge(100, 200), "warm": _converge(30, 0),
+                 "kafka_runs": [{"mib_per_second": 20.0, "latency_p99_ms": 900},
+                                {"mib_per_second": 22.0, "latency_p99_ms": 800}]},
+        "kerberos": {"cold": _converge(150, 260), "warm": _converge(36, 0),
+                     "kafka_runs": [{"mib_per_second": 10.0, "latency_p99_ms": 1500},
+                                    {"mib_per_second": 11.0, "latency_p99_ms": 1400}]},
+    }
+    figures = {f["name"]: f for f in bench.security_figures(details)}
+    assert figures["cold site.yml, secure / no security"]["value"] == 1.5
+    assert figures["warm site.yml, secure / no security"]["value"] == 1.2
+    assert figures["RF 3 acks=all, no security (PLAINTEXT)"]["value"] == 21.0
+    assert figures["RF 3 acks=all, secure / no security"]["value"] == 0.5
+    assert "1500 ms, 1400 ms" in figures[
+        "RF 3 acks=all, secure profile (SASL_SSL, SCRAM-SHA-512)"]["note"]
+
+
+def test_security_figures_without_a_rate_say_not_measured():
+    runs = [{"mib_per_second": None}, {"mib_per_second": 5.0}]
+    details = {p: {"cold": _converge(1, 1), "warm": _converge(1, 0), "kafka_runs": runs}
+               for p in bench.SECURITY_PROFILES}
+    figures = {f["name"]: f for f in bench.security_figures(details)}
+    assert figures["RF 3 acks=all, secure / no security"]["value"] is None
 
 
 def test_monitoring_split_separates_prometheus_from_the_jvms():
