@@ -137,6 +137,14 @@ def node(host):
     clients = variables.get("groups", {}).get("spark_client", [])
     if not clients or host.backend.get_hostname() != clients[0]:
         pytest.skip("the pipelines are checked from the first spark_client host")
+    install_scripts(host)
+    yield host
+    host.run(f"rm -f {CLIENT} {ENV}")
+
+
+def install_scripts(host) -> None:
+    """The scripts, the client settings and the login set-up that login() sources (the
+    reliability tests install them too)."""
     host.run(f"mkdir -p {WORK}")
     for name, body in (("produce.py", PRODUCE), ("text_produce.py", TEXT_PRODUCE),
                        ("results.py", RESULTS), ("count.py", COUNT)):
@@ -145,8 +153,6 @@ def node(host):
     host.run(f"install -m 0600 /dev/null {CLIENT} && install -m 0600 /dev/null {ENV}")
     write(host, CLIENT, json.dumps(client))
     write(host, ENV, env)
-    yield host
-    host.run(f"rm -f {CLIENT} {ENV}")
 
 
 def profile(host) -> tuple[dict, str]:

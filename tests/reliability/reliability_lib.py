@@ -231,14 +231,10 @@ def require_scenarios(state: dict, needed: dict[str, str]) -> None:
 def install_scripts(node) -> None:
     """The load, verify and watch scripts and the e2e ones; again after a container
     restart, which empties /tmp (where the e2e scripts live)."""
-    node.run(f"mkdir -p {WORK} {e2e.WORK}")
-    for directory, name, body in ((WORK, "load.py", LOAD), (WORK, "verify.py", VERIFY),
-                                  (WORK, "watch.py", WATCH),
-                                  (e2e.WORK, "produce.py", e2e.PRODUCE),
-                                  (e2e.WORK, "text_produce.py", e2e.TEXT_PRODUCE),
-                                  (e2e.WORK, "results.py", e2e.RESULTS),
-                                  (e2e.WORK, "count.py", e2e.COUNT)):
-        e2e.write(node, f"{directory}/{name}", body)
+    node.run(f"mkdir -p {WORK}")
+    for name, body in (("load.py", LOAD), ("verify.py", VERIFY), ("watch.py", WATCH)):
+        e2e.write(node, f"{WORK}/{name}", body)
+    e2e.install_scripts(node)
 
 
 def create_topic(node, bootstrap: str, topic: str) -> None:
