@@ -166,8 +166,8 @@ def kafka_brokers(address: str) -> dict:
         with socket.create_connection((host, int(port)), timeout=10) as conn:
             conn.settimeout(10)
             conn.sendall(struct.pack(">i", len(body)) + body)
-            size = struct.unpack(">i", _recv(conn, 4))[0]
-            data = _recv(conn, size)
+            size = struct.unpack(">i", recv_exactly(conn, 4))[0]
+            data = recv_exactly(conn, size)
     except (OSError, struct.error) as exc:
         return {"error": f"{address}: {exc}"}
     at = 4  # correlation id
@@ -183,7 +183,7 @@ def kafka_brokers(address: str) -> dict:
     return {"brokers": brokers}
 
 
-def _recv(conn: socket.socket, size: int) -> bytes:
+def recv_exactly(conn: socket.socket, size: int) -> bytes:
     data = b""
     while len(data) < size:
         chunk = conn.recv(size - len(data))

@@ -27,6 +27,8 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 from testinfra.utils.ansible_runner import AnsibleRunner
 
+from streamstack.probe import recv_exactly
+
 INTERNAL_OFFSET = 10000
 WORDCOUNT_RESULTS = "wordcount-results"
 
@@ -135,18 +137,8 @@ def _jute_string(text: str) -> bytes:
 
 def _zookeeper_call(sock: socket.socket, payload: bytes) -> bytes:
     sock.sendall(struct.pack(">i", len(payload)) + payload)
-    size = struct.unpack(">i", _read(sock, 4))[0]
-    return _read(sock, size)
-
-
-def _read(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError("closed by the server")
-        data += chunk
-    return data
+    size = struct.unpack(">i", recv_exactly(sock, 4))[0]
+    return recv_exactly(sock, size)
 
 
 def zookeeper_create(address: str, port: int, path: str) -> int:
