@@ -139,7 +139,7 @@ def node(host):
         pytest.skip("the pipelines are checked from the first spark_client host")
     install_scripts(host)
     yield host
-    host.run(f"rm -f {CLIENT} {ENV}")
+    remove_credentials(host)
 
 
 def install_scripts(host) -> None:
@@ -153,6 +153,11 @@ def install_scripts(host) -> None:
     host.run(f"install -m 0600 /dev/null {CLIENT} && install -m 0600 /dev/null {ENV}")
     write(host, CLIENT, json.dumps(client))
     write(host, ENV, env)
+
+
+def remove_credentials(host) -> None:
+    """The client settings and login set-up hold a password in the secure profile."""
+    host.run(f"rm -f {CLIENT} {ENV}")
 
 
 def profile(host) -> tuple[dict, str]:

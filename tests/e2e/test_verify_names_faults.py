@@ -19,13 +19,22 @@ from pathlib import Path
 
 import pytest
 import testinfra
-from test_pipelines import partitions_in_sync
+from test_pipelines import install_scripts, partitions_in_sync, remove_credentials
 
 STREAMSTACK = str(Path(sys.executable).parent / "streamstack")
 INTERNAL_OFFSET = 10000
 HEAL_SECONDS = 240
 HADOOP_UNIT_CHECK = "hadoop.unit"
 KAFKA_CHECKS = "kafka.unit or kafka.registered"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def login_set_up(host):
+    """partitions_in_sync runs through login(), which sources the e2e login set-up; the
+    pipelines module removes it when it ends."""
+    install_scripts(host)
+    yield
+    remove_credentials(host)
 
 
 @pytest.fixture(scope="module")
