@@ -160,6 +160,16 @@ def remove_credentials(host) -> None:
     host.run(f"rm -f {CLIENT} {ENV}")
 
 
+def scram_settings(host, properties: str) -> dict:
+    """kafka-python settings of a Kafka client properties file on the host (SCRAM over
+    TLS, the secure profile's)."""
+    props = host.file(properties).content_string
+    return {"security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": re.search(r'username="([^"]+)"', props).group(1),
+            "sasl_plain_password": re.search(r'password="([^"]+)"', props).group(1),
+            "ssl_cafile": "/etc/kafka/tls/ca.crt"}
+
+
 def profile(host) -> tuple[dict, str]:
     """kafka-python settings and shell set-up for the inventory's security profile: in
     the secure one, SCRAM as the lab user over TLS (its password from the host's
@@ -167,12 +177,7 @@ def profile(host) -> tuple[dict, str]:
     variables = host.ansible.get_variables()
     if variables.get("streamstack_security", "none") != "kerberos":
         return {}, "SPARK_LOGIN=\n"
-    props = host.file("/etc/kafka/client.properties").content_string
-    user = re.search(r'username="([^"]+)"', props).group(1)
-    password = re.search(r'password="([^"]+)"', props).group(1)
-    client = {"security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
-              "sasl_plain_username": user, "sasl_plain_password": password,
-              "ssl_cafile": "/etc/kafka/tls/ca.crt"}
+    client = scram_settings(host, "/etc/kafka/client.properties")
     realm = variables.get("streamstack_kerberos_realm", "STREAMSTACK.LAB")
     keytabs = variables.get("streamstack_keytab_dir", "/etc/security/keytabs")
     lab_user = variables.get("kerberos_lab_user", "root")

@@ -43,16 +43,18 @@ infra_kafka = _load("tests/e2e/test_kafka_cli.py", "streamstack_kafka_cli")
 WORK = "/var/tmp/streamstack-reliability"
 
 # Steady acks=all load until a stop file appears (or max seconds): which records were
-# acknowledged, the error types, and the longest time without any acknowledgement.
+# acknowledged, the error types, and the longest time without any acknowledgement. An
+# optional last argument, a JSON file of kafka-python settings, holds credentials.
 LOAD = r'''
 import json, os, sys, time
 from kafka import KafkaProducer
 bootstrap, topic, prefix, rate, max_seconds, stop, out = sys.argv[1:8]
+client = json.load(open(sys.argv[8])) if len(sys.argv) > 8 else {}
 rate, max_seconds = float(rate), float(max_seconds)
 producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all",
                          retries=100, retry_backoff_ms=500, request_timeout_ms=15000,
                          delivery_timeout_ms=120000, max_in_flight_requests_per_connection=1,
-                         linger_ms=5)
+                         linger_ms=5, **client)
 acked, ack_times, errors = [], [], {}
 def ok(i):
     def done(_):
@@ -88,9 +90,11 @@ VERIFY = r'''
 import json, sys, time
 from kafka import KafkaConsumer, TopicPartition
 bootstrap, topic, prefix, acked_file = sys.argv[1:5]
+client = json.load(open(sys.argv[5])) if len(sys.argv) > 5 else {}
 deadline = time.monotonic() + 600
 acked = set(json.load(open(acked_file)))
-consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False)
+consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False,
+                         **client)
 parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
 consumer.assign(parts)
 consumer.seek_to_beginning(*parts)
@@ -258,13 +262,15 @@ class Load:
     """A steady acks=all producer running in the background on the node."""
 
     def __init__(self, node, bootstrap: str, topic: str, prefix: str, rate: int = 100,
-                 max_seconds: int = 600) -> None:
+                 max_seconds: int = 600, client_file: str = "") -> None:
+        """client_file: a JSON file of kafka-python settings on the node (credentials)."""
         self.node, self.bootstrap, self.topic, self.prefix = node, bootstrap, topic, prefix
+        self.client_file = client_file
         self.out = f"{WORK}/load-{prefix}.json"
         self.stop_file = f"{WORK}/stop-{prefix}"
         node.run(f"nohup timeout {max_seconds + 300} python3 {WORK}/load.py {bootstrap} "
                  f"{topic} {prefix} {rate} {max_seconds} {self.stop_file} {self.out} "
-                 f"> {self.out}.log 2>&1 &")
+                 f"{client_file} > {self.out}.log 2>&1 &")
         assert node.file(f"{WORK}/load.py").exists, f"{WORK}/load.py is missing on the node"
 
     def stop(self, seconds: int = 300) -> dict:
@@ -280,7 +286,7 @@ class Load:
 
     def verify(self) -> dict:
         done = self.node.run(f"timeout 900 python3 {WORK}/verify.py {self.bootstrap} "
-                             f"{self.topic} {self.prefix} {self.out}.acked")
+                             f"{self.topic} {self.prefix} {self.out}.acked {self.client_file}")
         assert done.rc == 0, done.stderr[-1500:]
         return json.loads(done.stdout.strip().splitlines()[-1])
 

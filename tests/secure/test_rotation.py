@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -26,94 +25,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-WORK = "/var/tmp/streamstack-rotation"
+sys.path.insert(0, str(ROOT / "tests" / "reliability"))
+from reliability_lib import WORK, Load, e2e, install_scripts  # noqa: E402
+
 TOPIC = "streamstack-rotation"
+LAB_CLIENT = "/etc/kafka/client.properties"
+JOBS_CLIENT = "/opt/streamstack-jobs/kafka-client.properties"
 JOBS = ("wordcount", "kafka-to-hdfs")
 INTERNAL_OFFSET = 10000
 
-# kafka-python settings from a Kafka client properties file (SCRAM over TLS).
-SETTINGS = r'''
-import re
-def settings(path):
-    text = open(path).read()
-    return {"security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
-            "sasl_plain_username": re.search(r'username="([^"]+)"', text).group(1),
-            "sasl_plain_password": re.search(r'password="([^"]+)"', text).group(1),
-            "ssl_cafile": "/etc/kafka/tls/ca.crt"}
-'''
-
-# acks=all at a steady rate until a stop file appears: the acknowledged ids.
-LOAD = SETTINGS + r'''
-import json, os, sys, time
-from kafka import KafkaProducer
-bootstrap, topic, prefix, rate, stop, out, props = sys.argv[1:8]
-rate = float(rate)
-producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", retries=100,
-                         retry_backoff_ms=500, request_timeout_ms=15000,
-                         delivery_timeout_ms=120000, max_in_flight_requests_per_connection=1,
-                         linger_ms=5, **settings(props))
-acked, ack_times, errors = [], [], {}
-def ok(i):
-    def done(_):
-        acked.append(i); ack_times.append(time.monotonic())
-    return done
-def failed(exc):
-    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
-start, i = time.monotonic(), 0
-while time.monotonic() - start < 3600 and not os.path.exists(stop):
-    value = f"{prefix}-{i}".encode()
-    try:
-        producer.send(topic, value=value).add_callback(ok(i)).add_errback(failed)
-    except Exception as exc:
-        failed(exc)
-    i += 1
-    delay = start + i / rate - time.monotonic()
-    if delay > 0:
-        time.sleep(delay)
-producer.flush(timeout=180)
-producer.close(timeout=30)
-times = sorted(ack_times)
-gap = max((b - a for a, b in zip(times, times[1:])), default=0.0)
-json.dump(sorted(acked), open(out + ".acked", "w"))
-json.dump({"sent": i, "acked": len(acked), "errors": sum(errors.values()),
-           "error_types": errors, "max_ack_gap_s": round(gap, 2),
-           "seconds": round(time.monotonic() - start, 1)}, open(out, "w"))
-'''
-
-# The whole topic against the acknowledged ids.
-VERIFY = SETTINGS + r'''
-import json, sys, time
-from kafka import KafkaConsumer, TopicPartition
-bootstrap, topic, prefix, acked_file, props = sys.argv[1:6]
-acked = set(json.load(open(acked_file)))
-consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False,
-                         **settings(props))
-parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-consumer.assign(parts)
-consumer.seek_to_beginning(*parts)
-ends = consumer.end_offsets(parts)
-positions = consumer.beginning_offsets(parts)
-seen, consumed, deadline = set(), 0, time.monotonic() + 600
-while any(positions[tp] < ends[tp] for tp in parts):
-    if time.monotonic() > deadline:
-        sys.exit(f"not at the end after 600 s: {positions} of {ends}")
-    for tp, records in consumer.poll(timeout_ms=2000).items():
-        for r in records:
-            positions[tp] = r.offset + 1
-            if r.value.startswith((prefix + "-").encode()):
-                consumed += 1
-                seen.add(int(r.value.decode().rsplit("-", 1)[1]))
-print(json.dumps({"consumed": consumed, "distinct": len(seen),
-                  "duplicated": consumed - len(seen), "lost": len(acked - seen)}))
-'''
-
-# Lists the topics with a password: "ok" or the error's type.
-LOGIN = SETTINGS + r'''
-import sys
+# Lists the topics with the settings of a JSON file: "ok" or the error's type.
+LOGIN = r'''
+import json, sys
 from kafka import KafkaAdminClient
-bootstrap, props, password_file = sys.argv[1:4]
-config = settings(props)
-config["sasl_plain_password"] = open(password_file).read().strip()
+bootstrap, client_file = sys.argv[1:3]
+config = json.load(open(client_file))
 try:
     client = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), request_timeout_ms=15000,
                               api_version_auto_timeout_ms=15000, **config)
@@ -124,14 +50,10 @@ except Exception as exc:
 '''
 
 
-def write(host, path: str, body: str, mode: str = "0600") -> None:
-    done = host.run(f"install -m {mode} /dev/null {path} && cat > {path} <<'STREAMSTACK_EOF'\n"
-                    f"{body}\nSTREAMSTACK_EOF")
-    assert done.rc == 0, done.stderr
-
-
-def secret(host, path: str) -> str:
-    return re.search(r'password="([^"]+)"', host.file(path).content_string).group(1)
+def write_private(host, path: str, body: str) -> None:
+    """A 0600 file: credentials never on a command line or in a log."""
+    host.run_expect([0], f"install -m 0600 /dev/null {path}")
+    e2e.write(host, path, body)
 
 
 def served_certificates(host, names: list[str], runner) -> dict[str, str]:
@@ -183,27 +105,27 @@ def test_rotation_under_load_loses_nothing(host, request):
                          for b in runner.get_variables(n).get("kafka_brokers", []))
     realm = variables.get("streamstack_kerberos_realm", "STREAMSTACK.LAB")
     host.run_expect([0], f"mkdir -p -m 0700 {WORK}")
+    install_scripts(host)
+    e2e.write(host, f"{WORK}/login.py", LOGIN)
     ccache = f"{WORK}/krb5cc"
     host.run_expect([0], f"KRB5CCNAME=FILE:{ccache} kinit -kt /etc/security/keytabs/root.keytab "
                          f"root@{realm}")
-    for name, body in (("load.py", LOAD), ("verify.py", VERIFY), ("login.py", LOGIN)):
-        write(host, f"{WORK}/{name}", body)
     admin = "/etc/kafka/admin.properties"
+    admin_client = f"{WORK}/admin-client.json"
+    write_private(host, admin_client, json.dumps(e2e.scram_settings(host, admin)))
     host.run_expect([0], f"/opt/kafka/bin/kafka-topics.sh --bootstrap-server {bootstrap} "
                          f"--command-config {admin} --create --if-not-exists --topic {TOPIC} "
                          "--partitions 6 --replication-factor 3 --config min.insync.replicas=2")
 
-    before = {"student": secret(host, "/etc/kafka/client.properties"),
-              "jobs": secret(host, "/opt/streamstack-jobs/kafka-client.properties"),
+    before = {"student": e2e.scram_settings(host, LAB_CLIENT),
+              "jobs": e2e.scram_settings(host, JOBS_CLIENT)["sasl_plain_password"],
               "certs": served_certificates(host, kafka_hosts, runner),
               "jobs_state": job_state(host, ccache)}
     assert all(s["unit"] == "active" and s["yarn_app"] for s in before["jobs_state"].values()), \
         before["jobs_state"]
 
-    run = f"rot{uuid.uuid4().hex[:8]}"
-    out, stop = f"{WORK}/{run}.json", f"{WORK}/{run}.stop"
-    host.run_expect([0], f"nohup python3 {WORK}/load.py {bootstrap} {TOPIC} {run} 50 {stop} {out} "
-                         f"{admin} > {WORK}/{run}.log 2>&1 &")
+    load = Load(host, bootstrap, TOPIC, f"rot{uuid.uuid4().hex[:8]}", rate=50,
+                max_seconds=3600, client_file=admin_client)
     time.sleep(20)  # load flowing before the roll starts
     started = time.monotonic()
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
@@ -213,18 +135,11 @@ def test_rotation_under_load_loses_nothing(host, request):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=2400, check=False)
     rotation_s = round(time.monotonic() - started, 1)
     time.sleep(30)  # load on the rotated cluster, then stop it
-    host.run(f"touch {stop}")
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not host.file(out).exists:
-        time.sleep(5)
-    load = json.loads(host.file(out).content_string)
-    checked = host.run(f"timeout 700 python3 {WORK}/verify.py {bootstrap} {TOPIC} {run} "
-                       f"{out}.acked {admin}")
-    assert checked.rc == 0, checked.stderr[-2000:]
-    verified = json.loads(checked.stdout.strip().splitlines()[-1])
+    sent = load.stop()
+    verified = load.verify()
 
-    after = {"student": secret(host, "/etc/kafka/client.properties"),
-             "jobs": secret(host, "/opt/streamstack-jobs/kafka-client.properties"),
+    after = {"student": e2e.scram_settings(host, LAB_CLIENT),
+             "jobs": e2e.scram_settings(host, JOBS_CLIENT)["sasl_plain_password"],
              "certs": served_certificates(host, kafka_hosts, runner)}
     # The jobs come back on their own schedule: RUNNING in YARN within 5 minutes.
     deadline = time.monotonic() + 300
@@ -233,14 +148,13 @@ def test_rotation_under_load_loses_nothing(host, request):
             s["unit"] == "active" and s["yarn_app"] for s in jobs_after.values()):
         time.sleep(10)
         jobs_after = job_state(host, ccache)
-    client = "/etc/kafka/client.properties"
     logins = {}
     for when, values in (("old", before), ("new", after)):
-        # Through a 0600 file: never on a command line or in a log.
-        write(host, f"{WORK}/password", values["student"])
+        write_private(host, f"{WORK}/lab-user-client.json", json.dumps(values["student"]))
         logins[when] = host.check_output(
-            f"python3 {WORK}/login.py {bootstrap} {client} {WORK}/password").strip()
-    host.run(f"rm -f {WORK}/password")
+            f"python3 {WORK}/login.py {bootstrap} {WORK}/lab-user-client.json").strip()
+    host.run(f"rm -f {WORK}/lab-user-client.json {admin_client}")
+    e2e.remove_credentials(host)
     secrets = Path(os.environ.get("STREAMSTACK_SECRETS_DIR") or (
         Path.home() / ".streamstack" / "secrets"
         / variables.get("streamstack_lab_name", Path(inventory).name)))
@@ -250,7 +164,7 @@ def test_rotation_under_load_loses_nothing(host, request):
         "inventory": Path(inventory).name,
         "playbook_rc": playbook.returncode,
         "rotation_seconds": rotation_s,
-        "load": {**load, **verified, "rate_per_s": 50, "acks": "all"},
+        "load": {**sent, **verified, "rate_per_s": 50, "acks": "all"},
         "certificates_changed": sum(after["certs"][k] != before["certs"][k]
                                     for k in before["certs"]),
         "brokers": len(before["certs"]),
@@ -265,10 +179,10 @@ def test_rotation_under_load_loses_nothing(host, request):
     }
     path = report(figures)
     print(f"rotation figures: {path}\n{json.dumps(figures, indent=2)}")
-    host.run(f"rm -f {WORK}/{run}.json.acked")
+    host.run(f"rm -f {load.out}.acked")
 
     assert playbook.returncode == 0, (playbook.stdout[-4000:], playbook.stderr[-2000:])
-    assert load["acked"] > 0 and verified["lost"] == 0, figures
+    assert sent["acked"] > 0 and verified["lost"] == 0, figures
     assert figures["certificates_changed"] == figures["brokers"], figures
     assert figures["lab_user_password_changed"] and figures["jobs_password_changed"]
     assert figures["old_lab_user_password"] != "ok" and figures["new_lab_user_password"] == "ok"
