@@ -106,10 +106,11 @@ def test_the_jobs_user_is_limited_by_acls(host):
     b = broker(host)
     topic = f"streamstack-acl-probe-{uuid.uuid4().hex[:6]}"
     config = "/tmp/streamstack-probe-jobs.properties"
-    write(host, config, QUICK + "max.block.ms=15000\n" + jobs.stdout)
+    # The refusal comes with the first metadata answer; at load 90 that took over 15 s.
+    write(host, config, PATIENT + "max.block.ms=60000\n" + jobs.stdout)
     try:
         done = sh(host, f"echo probe | {KAFKA_BIN}/kafka-console-producer.sh --bootstrap-server "
-                        f"localhost:{b['port']} --topic {topic} --producer.config {config}", 90)
+                        f"localhost:{b['port']} --topic {topic} --producer.config {config}", 150)
         assert "TopicAuthorizationException" in done.stdout + done.stderr or \
             "Not authorized to access topics" in done.stdout + done.stderr, done.stderr[-2000:]
         listed = list_topics(host, f"localhost:{b['port']}", config)
