@@ -165,9 +165,7 @@ def kafka_brokers(address: str) -> dict:
     try:
         with socket.create_connection((host, int(port)), timeout=10) as conn:
             conn.settimeout(10)
-            conn.sendall(struct.pack(">i", len(body)) + body)
-            size = struct.unpack(">i", recv_exactly(conn, 4))[0]
-            data = recv_exactly(conn, size)
+            data = exchange_frame(conn, body)
     except (OSError, struct.error) as exc:
         return {"error": f"{address}: {exc}"}
     at = 4  # correlation id
@@ -181,6 +179,14 @@ def kafka_brokers(address: str) -> dict:
         _, at = _kafka_string(data, at + 4)  # rack
         brokers.append({"id": node, "host": name, "port": broker_port})
     return {"brokers": brokers}
+
+
+def exchange_frame(conn: socket.socket, payload: bytes) -> bytes:
+    """Send a request framed by its 4-byte length and read the framed answer (Kafka's
+    and ZooKeeper's wire format alike)."""
+    conn.sendall(struct.pack(">i", len(payload)) + payload)
+    size = struct.unpack(">i", recv_exactly(conn, 4))[0]
+    return recv_exactly(conn, size)
 
 
 def recv_exactly(conn: socket.socket, size: int) -> bytes:

@@ -27,7 +27,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 from testinfra.utils.ansible_runner import AnsibleRunner
 
-from streamstack.probe import recv_exactly
+from streamstack.probe import exchange_frame
 
 INTERNAL_OFFSET = 10000
 WORDCOUNT_RESULTS = "wordcount-results"
@@ -135,24 +135,18 @@ def _jute_string(text: str) -> bytes:
     return struct.pack(">i", len(data)) + data
 
 
-def _zookeeper_call(sock: socket.socket, payload: bytes) -> bytes:
-    sock.sendall(struct.pack(">i", len(payload)) + payload)
-    size = struct.unpack(">i", recv_exactly(sock, 4))[0]
-    return recv_exactly(sock, size)
-
-
 def zookeeper_create(address: str, port: int, path: str) -> int:
     """An anonymous session creating `path` (ZooKeeper's wire protocol, no client
     library on the controller): the reply's error code, 0 when created."""
     with socket.create_connection((address, port), timeout=10) as sock:
         # ConnectRequest: protocol version, last zxid, timeout, session id, password.
-        _zookeeper_call(sock, struct.pack(">iqiq", 0, 0, 10000, 0) + struct.pack(">i", 16)
-                        + b"\0" * 16)
+        exchange_frame(sock, struct.pack(">iqiq", 0, 0, 10000, 0) + struct.pack(">i", 16)
+                       + b"\0" * 16)
         # Create (op 1): path, data, ACL world:anyone all, persistent.
         request = (struct.pack(">ii", 1, 1) + _jute_string(path) + struct.pack(">i", 1) + b"x"
                    + struct.pack(">ii", 1, 31) + _jute_string("world") + _jute_string("anyone")
                    + struct.pack(">i", 0))
-        reply = _zookeeper_call(sock, request)
+        reply = exchange_frame(sock, request)
         return struct.unpack(">iqi", reply[:16])[2]
 
 
