@@ -150,9 +150,8 @@ def install_scripts(host) -> None:
                        ("results.py", RESULTS), ("count.py", COUNT)):
         write(host, f"{WORK}/{name}", body)
     client, env = profile(host)
-    host.run(f"install -m 0600 /dev/null {CLIENT} && install -m 0600 /dev/null {ENV}")
-    write(host, CLIENT, json.dumps(client))
-    write(host, ENV, env)
+    write_private(host, CLIENT, json.dumps(client))
+    write_private(host, ENV, env)
 
 
 def remove_credentials(host) -> None:
@@ -202,6 +201,13 @@ def write(host, path: str, body: str) -> None:
     assert marker not in body
     done = host.run(f"cat > {path} <<'{marker}'\n{body}\n{marker}")
     assert done.rc == 0, done.stderr
+
+
+def write_private(host, path: str, body: str) -> None:
+    """A 0600 file: credentials never on a command line or in a log."""
+    done = host.run(f"install -m 0600 /dev/null {path}")
+    assert done.rc == 0, done.stderr
+    write(host, path, body)
 
 
 def q(text: str) -> str:

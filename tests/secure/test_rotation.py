@@ -32,7 +32,6 @@ TOPIC = "streamstack-rotation"
 LAB_CLIENT = "/etc/kafka/client.properties"
 JOBS_CLIENT = "/opt/streamstack-jobs/kafka-client.properties"
 JOBS = ("wordcount", "kafka-to-hdfs")
-INTERNAL_OFFSET = 10000
 
 # Lists the topics with the settings of a JSON file: "ok" or the error's type.
 LOGIN = r'''
@@ -50,18 +49,12 @@ except Exception as exc:
 '''
 
 
-def write_private(host, path: str, body: str) -> None:
-    """A 0600 file: credentials never on a command line or in a log."""
-    host.run_expect([0], f"install -m 0600 /dev/null {path}")
-    e2e.write(host, path, body)
-
-
 def served_certificates(host, names: list[str], runner) -> dict[str, str]:
     """Each broker's certificate as served on its internal listener (PEM, normalized)."""
     out = {}
     for name in names:
         for broker in runner.get_variables(name).get("kafka_brokers", []):
-            port = int(broker["port"]) + INTERNAL_OFFSET
+            port = int(broker["port"]) + e2e.INTERNAL_OFFSET
             pem = host.check_output(
                 f"python3 -c \"import ssl; print(ssl.get_server_certificate(('{name}', {port})))\"")
             out[f"{name}:{port}"] = "".join(pem.split())
@@ -101,7 +94,7 @@ def test_rotation_under_load_loses_nothing(host, request):
     inventory = request.config.option.ansible_inventory
     runner = host.backend.ansible_runner
     kafka_hosts = variables["groups"]["kafka"]
-    bootstrap = ",".join(f"{n}:{int(b['port']) + INTERNAL_OFFSET}" for n in kafka_hosts
+    bootstrap = ",".join(f"{n}:{int(b['port']) + e2e.INTERNAL_OFFSET}" for n in kafka_hosts
                          for b in runner.get_variables(n).get("kafka_brokers", []))
     realm = variables.get("streamstack_kerberos_realm", "STREAMSTACK.LAB")
     host.run_expect([0], f"mkdir -p -m 0700 {WORK}")
@@ -112,7 +105,7 @@ def test_rotation_under_load_loses_nothing(host, request):
                          f"root@{realm}")
     admin = "/etc/kafka/admin.properties"
     admin_client = f"{WORK}/admin-client.json"
-    write_private(host, admin_client, json.dumps(e2e.scram_settings(host, admin)))
+    e2e.write_private(host, admin_client, json.dumps(e2e.scram_settings(host, admin)))
     host.run_expect([0], f"/opt/kafka/bin/kafka-topics.sh --bootstrap-server {bootstrap} "
                          f"--command-config {admin} --create --if-not-exists --topic {TOPIC} "
                          "--partitions 6 --replication-factor 3 --config min.insync.replicas=2")
@@ -150,7 +143,7 @@ def test_rotation_under_load_loses_nothing(host, request):
         jobs_after = job_state(host, ccache)
     logins = {}
     for when, values in (("old", before), ("new", after)):
-        write_private(host, f"{WORK}/lab-user-client.json", json.dumps(values["student"]))
+        e2e.write_private(host, f"{WORK}/lab-user-client.json", json.dumps(values["student"]))
         logins[when] = host.check_output(
             f"python3 {WORK}/login.py {bootstrap} {WORK}/lab-user-client.json").strip()
     host.run(f"rm -f {WORK}/lab-user-client.json {admin_client}")
