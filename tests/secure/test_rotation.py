@@ -1,8 +1,9 @@
 """playbooks/rotate_secrets.yml under acks=all load, on a secure lab: every acknowledged
-record is still in the topic afterwards, each broker serves a new certificate, the lab
-user's old password is refused and its new one accepted, and both jobs run again (new
-YARN applications, started after the rotation began). The figures (never a secret) go
-to bench/results/rotation-<UTC stamp>.json (STREAMSTACK_ROTATION_REPORT overrides it).
+record is still in the topic afterwards, each broker and each HDFS web server serves a
+new certificate, the lab user's old password is refused and its new one accepted, and
+both jobs run again (new YARN applications, started after the rotation began). The
+figures (never a secret) go to bench/results/rotation-<UTC stamp>.json
+(STREAMSTACK_ROTATION_REPORT overrides it).
 
     pytest tests/secure/test_rotation.py --hosts=ansible://spark_client \
         --ansible-inventory=<secure lab inventory>
@@ -32,6 +33,10 @@ TOPIC = "streamstack-rotation"
 LAB_CLIENT = "/etc/kafka/client.properties"
 JOBS_CLIENT = "/opt/streamstack-jobs/kafka-client.properties"
 JOBS = ("wordcount", "kafka-to-hdfs")
+NAMENODE_HTTP_PORT = 9870
+DATANODE_HTTP_PORT = 9864
+# Hadoop's web servers look at their keystore every 10 s (ssl.server.stores.reload.interval).
+HDFS_RELOAD_WAIT_S = 60
 
 # Lists the topics with the settings of a JSON file: "ok" or the error's type.
 LOGIN = r'''
@@ -49,16 +54,33 @@ except Exception as exc:
 '''
 
 
-def served_certificates(host, names: list[str], runner) -> dict[str, str]:
-    """Each broker's certificate as served on its internal listener (PEM, normalized)."""
+def broker_endpoints(names: list[str], runner) -> list[str]:
+    """Each broker's internal listener (TLS)."""
+    return [f"{name}:{int(broker['port']) + e2e.INTERNAL_OFFSET}" for name in names
+            for broker in runner.get_variables(name).get("kafka_brokers", [])]
+
+
+def hdfs_web_endpoints(variables: dict) -> list[str]:
+    """The NameNode's and every DataNode's web server (HTTPS only in the profile)."""
+    namenode_port = int(variables.get("streamstack_namenode_http_port", NAMENODE_HTTP_PORT))
+    groups = variables["groups"]
+    return ([f"{name}:{namenode_port}" for name in groups["hdfs_namenode"]]
+            + [f"{name}:{DATANODE_HTTP_PORT}" for name in groups["hdfs_datanode"]])
+
+
+def served_certificates(host, endpoints: list[str]) -> dict[str, str]:
+    """The certificate each endpoint serves (PEM, whitespace removed)."""
     out = {}
-    for name in names:
-        for broker in runner.get_variables(name).get("kafka_brokers", []):
-            port = int(broker["port"]) + e2e.INTERNAL_OFFSET
-            pem = host.check_output(
-                f"python3 -c \"import ssl; print(ssl.get_server_certificate(('{name}', {port})))\"")
-            out[f"{name}:{port}"] = "".join(pem.split())
+    for endpoint in endpoints:
+        name, port = endpoint.rsplit(":", 1)
+        pem = host.check_output(
+            f"python3 -c \"import ssl; print(ssl.get_server_certificate(('{name}', {port})))\"")
+        out[endpoint] = "".join(pem.split())
     return out
+
+
+def changed_count(before: dict[str, str], after: dict[str, str]) -> int:
+    return sum(after[endpoint] != before[endpoint] for endpoint in before)
 
 
 def job_state(host, ccache: str) -> dict[str, dict]:
@@ -93,9 +115,9 @@ def test_rotation_under_load_loses_nothing(host, request):
     assert variables.get("streamstack_security", "none") == "kerberos"
     inventory = request.config.option.ansible_inventory
     runner = host.backend.ansible_runner
-    kafka_hosts = variables["groups"]["kafka"]
-    bootstrap = ",".join(f"{n}:{int(b['port']) + e2e.INTERNAL_OFFSET}" for n in kafka_hosts
-                         for b in runner.get_variables(n).get("kafka_brokers", []))
+    brokers = broker_endpoints(variables["groups"]["kafka"], runner)
+    bootstrap = ",".join(brokers)
+    hdfs_web = hdfs_web_endpoints(variables)
     realm = variables.get("streamstack_kerberos_realm", "STREAMSTACK.LAB")
     host.run_expect([0], f"mkdir -p -m 0700 {WORK}")
     install_scripts(host)
@@ -112,7 +134,8 @@ def test_rotation_under_load_loses_nothing(host, request):
 
     before = {"student": e2e.scram_settings(host, LAB_CLIENT),
               "jobs": e2e.scram_settings(host, JOBS_CLIENT)["sasl_plain_password"],
-              "certs": served_certificates(host, kafka_hosts, runner),
+              "certs": served_certificates(host, brokers),
+              "hdfs_certs": served_certificates(host, hdfs_web),
               "jobs_state": job_state(host, ccache)}
     assert all(s["unit"] == "active" and s["yarn_app"] for s in before["jobs_state"].values()), \
         before["jobs_state"]
@@ -133,7 +156,13 @@ def test_rotation_under_load_loses_nothing(host, request):
 
     after = {"student": e2e.scram_settings(host, LAB_CLIENT),
              "jobs": e2e.scram_settings(host, JOBS_CLIENT)["sasl_plain_password"],
-             "certs": served_certificates(host, kafka_hosts, runner)}
+             "certs": served_certificates(host, brokers),
+             "hdfs_certs": served_certificates(host, hdfs_web)}
+    reload_deadline = time.monotonic() + HDFS_RELOAD_WAIT_S
+    while (changed_count(before["hdfs_certs"], after["hdfs_certs"]) < len(hdfs_web)
+           and time.monotonic() < reload_deadline):
+        time.sleep(5)
+        after["hdfs_certs"] = served_certificates(host, hdfs_web)
     # The jobs come back on their own schedule: RUNNING in YARN within 5 minutes.
     deadline = time.monotonic() + 300
     jobs_after = job_state(host, ccache)
@@ -158,9 +187,10 @@ def test_rotation_under_load_loses_nothing(host, request):
         "playbook_rc": playbook.returncode,
         "rotation_seconds": rotation_s,
         "load": {**sent, **verified, "rate_per_s": 50, "acks": "all"},
-        "certificates_changed": sum(after["certs"][k] != before["certs"][k]
-                                    for k in before["certs"]),
+        "certificates_changed": changed_count(before["certs"], after["certs"]),
         "brokers": len(before["certs"]),
+        "hdfs_web_certificates_changed": changed_count(before["hdfs_certs"], after["hdfs_certs"]),
+        "hdfs_web_servers": len(hdfs_web),
         "lab_user_password_changed": after["student"] != before["student"],
         "jobs_password_changed": after["jobs"] != before["jobs"],
         "old_lab_user_password": logins["old"],
@@ -177,6 +207,7 @@ def test_rotation_under_load_loses_nothing(host, request):
     assert playbook.returncode == 0, (playbook.stdout[-4000:], playbook.stderr[-2000:])
     assert sent["acked"] > 0 and verified["lost"] == 0, figures
     assert figures["certificates_changed"] == figures["brokers"], figures
+    assert figures["hdfs_web_certificates_changed"] == figures["hdfs_web_servers"], figures
     assert figures["lab_user_password_changed"] and figures["jobs_password_changed"]
     assert figures["old_lab_user_password"] != "ok" and figures["new_lab_user_password"] == "ok"
     for job, state in figures["jobs"].items():
