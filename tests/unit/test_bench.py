@@ -200,6 +200,43 @@ def test_cpu_delta_shares_of_the_machine():
     assert out["lab_cpu_seconds"] == 7.0 and out["lab_share_of_busy"] == round(7 / 15, 2)
 
 
+def _fake_settle_world(monkeypatch, states: list[str], busy: list[float]) -> list[str]:
+    """jobs.status answers `states` in turn (then the last one); busy_fraction `busy`."""
+    from types import SimpleNamespace
+
+    from streamstack import jobs
+
+    asked: list[str] = []
+    monkeypatch.setattr(jobs, "ansible_host_exec", lambda inventory: None)
+    monkeypatch.setattr(jobs, "spark_client_hosts", lambda inventory: ["h"])
+
+    def status(host_exec, hosts):
+        state = states.pop(0) if len(states) > 1 else states[0]
+        asked.append(state)
+        return [SimpleNamespace(yarn_state=state)]
+
+    monkeypatch.setattr(jobs, "status", status)
+    monkeypatch.setattr(bench, "busy_fraction",
+                        lambda seconds, cores: busy.pop(0) if len(busy) > 1 else busy[0])
+    monkeypatch.setattr(bench.time, "sleep", lambda seconds: None)
+    return asked
+
+
+def test_settle_waits_for_the_jobs_then_a_calm_machine(monkeypatch):
+    asked = _fake_settle_world(monkeypatch, ["ACCEPTED", "RUNNING"], [0.9, 0.7, 0.2])
+    out = bench.settle(bench.Context(inventory=None), timeout=60)
+    assert asked == ["ACCEPTED", "RUNNING"]  # not asked again once running
+    assert out["jobs_running"] is True and out["machine_busy_fraction"] == 0.2
+
+
+def test_settle_gives_up_on_a_busy_machine(monkeypatch):
+    _fake_settle_world(monkeypatch, ["RUNNING"], [0.9])
+    clock = iter(range(0, 10_000, 30))
+    monkeypatch.setattr(bench.time, "monotonic", lambda: next(clock))
+    out = bench.settle(bench.Context(inventory=None), timeout=100)
+    assert out["jobs_running"] is True and out["machine_busy_fraction"] == 0.9
+
+
 def test_tool_cpu_seconds_from_bash_time():
     assert bench.tool_cpu_seconds("100 records sent\nTOOL_CPU 3.20 0.40\n") == 3.6
     assert bench.tool_cpu_seconds("no timing") is None
