@@ -206,6 +206,8 @@ def test_migration_step_controllers_leaves_the_brokers_as_they_run(local):
     # As the ZooKeeper brokers' controller it sends them requests on their listener.
     assert controller["inter.broker.listener.name"] == "INTERNAL"
     assert "broker.id" not in controller
+    # The connections that carry the other controllers' ApiVersions never idle out.
+    assert int(controller["connections.max.idle.ms"]) >= 7 * 24 * 3600 * 1000
 
 
 def test_migration_step_brokers_puts_zookeeper_brokers_in_migration_mode():
@@ -247,7 +249,7 @@ def test_finalized_migration_is_plain_dedicated_kraft():
     final = Inventory(LOCAL, extra_vars={"kafka_mode": "kraft"}, groups=CONTROLLERS)
     controller = broker_props(final, "hadoop-worker1", 3001)
     for key in ("zookeeper.metadata.migration.enable", "zookeeper.connect",
-                "inter.broker.listener.name"):
+                "inter.broker.listener.name", "connections.max.idle.ms"):
         assert key not in controller
 
 

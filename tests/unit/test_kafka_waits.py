@@ -33,3 +33,17 @@ def test_topics_go_through_the_admin_module_not_cli_output():
     module = [t for t in tasks if "kafka_topics" in t]
     assert len(module) == 1, "one kafka_topics task reconciles every declared topic"
     assert "kafka_topics_wanted" in module[0]["kafka_topics"]["topics"]
+
+
+def test_stalled_migration_stops_every_controller_before_any_starts():
+    """With the linear strategy a task ends on every host before the next begins: one
+    task stopping the controllers, a later one starting them, means no controller is
+    up (and able to win an election) while another is still down. A per-host restart
+    was the 3.6.1 ApiVersions stall seen on the default lab."""
+    tasks = _tasks("migration_wait.yml")
+    states = [(t["name"], t["ansible.builtin.systemd_service"]["state"]) for t in tasks
+              if "ansible.builtin.systemd_service" in t]
+    assert [state for _, state in states] == ["stopped", "started"], states
+    stop, start = (next(t for t in tasks if t["name"] == name) for name, _ in states)
+    assert stop["loop"] == start["loop"] == "{{ kafka_migration_controller_nodes }}"
+    assert stop["register"] in start["when"]
