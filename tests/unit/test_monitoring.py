@@ -125,3 +125,18 @@ def test_status_rows_name_jobs_and_figures():
     assert rows["alerts firing"] == "KafkaBrokerDown"
     assert metrics.rows(metrics.Figures(url="u", error="refused")) == [
         ("Prometheus", "no answer (refused)")]
+
+
+def test_no_reload_signal_right_after_prometheus_started():
+    """A SIGHUP sent while Prometheus still starts ends it for good (a clean exit to
+    systemd): the reload handler stands down when this run started or restarted it."""
+    role = ROOT / "roles" / "monitoring"
+    tasks = yaml.safe_load((role / "tasks" / "main.yml").read_text())
+    handlers = yaml.safe_load((role / "handlers" / "main.yml").read_text())
+    restarting = [t for t in tasks if t.get("notify") == "Monitoring | Restart Prometheus"]
+    starting = [t for t in tasks if (t.get("ansible.builtin.systemd_service") or {}).get("name")
+                == "prometheus" and t["ansible.builtin.systemd_service"].get("state") == "started"]
+    assert len(restarting) == 1 and len(starting) == 1
+    reload = next(h for h in handlers if h["name"] == "Monitoring | Reload Prometheus")
+    for task in restarting + starting:
+        assert f"{task['register']} is changed" in reload["when"], (task["name"], reload)
