@@ -37,6 +37,8 @@ NAMENODE_HTTP_PORT = 9870
 DATANODE_HTTP_PORT = 9864
 # Hadoop's web servers look at their keystore every 10 s (ssl.server.stores.reload.interval).
 HDFS_RELOAD_WAIT_S = 60
+# A job's unit restarting it, or YARN starting its application, under load.
+JOBS_WAIT_S = 300
 
 # Lists the topics with the settings of a JSON file: "ok" or the error's type.
 LOGIN = r'''
@@ -98,6 +100,18 @@ def job_state(host, ccache: str) -> dict[str, dict]:
     return state
 
 
+def jobs_running(host, ccache: str, seconds: float) -> dict[str, dict]:
+    """job_state once every job's unit is active with a RUNNING YARN application, or as
+    it is after `seconds` (a job restarting under load is between applications)."""
+    deadline = time.monotonic() + seconds
+    state = job_state(host, ccache)
+    while time.monotonic() < deadline and not all(
+            s["unit"] == "active" and s["yarn_app"] for s in state.values()):
+        time.sleep(10)
+        state = job_state(host, ccache)
+    return state
+
+
 def report(values: dict) -> Path:
     path = Path(os.environ.get(
         "STREAMSTACK_ROTATION_REPORT",
@@ -136,7 +150,7 @@ def test_rotation_under_load_loses_nothing(host, request):
               "jobs": e2e.scram_settings(host, JOBS_CLIENT)["sasl_plain_password"],
               "certs": served_certificates(host, brokers),
               "hdfs_certs": served_certificates(host, hdfs_web),
-              "jobs_state": job_state(host, ccache)}
+              "jobs_state": jobs_running(host, ccache, JOBS_WAIT_S)}
     assert all(s["unit"] == "active" and s["yarn_app"] for s in before["jobs_state"].values()), \
         before["jobs_state"]
 
@@ -164,12 +178,7 @@ def test_rotation_under_load_loses_nothing(host, request):
         time.sleep(5)
         after["hdfs_certs"] = served_certificates(host, hdfs_web)
     # The jobs come back on their own schedule: RUNNING in YARN within 5 minutes.
-    deadline = time.monotonic() + 300
-    jobs_after = job_state(host, ccache)
-    while time.monotonic() < deadline and not all(
-            s["unit"] == "active" and s["yarn_app"] for s in jobs_after.values()):
-        time.sleep(10)
-        jobs_after = job_state(host, ccache)
+    jobs_after = jobs_running(host, ccache, JOBS_WAIT_S)
     logins = {}
     for when, values in (("old", before), ("new", after)):
         e2e.write_private(host, f"{WORK}/lab-user-client.json", json.dumps(values["student"]))
