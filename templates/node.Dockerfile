@@ -15,6 +15,7 @@ RUN systemctl mask getty.target console-getty.service systemd-firstboot.service 
       systemd-udevd.service systemd-udev-trigger.service systemd-modules-load.service \
       sys-kernel-config.mount sys-kernel-debug.mount sys-fs-fuse-connections.mount \
       systemd-remount-fs.service apt-daily.timer apt-daily-upgrade.timer \
+    && systemctl disable prometheus.service \
     && systemctl set-default multi-user.target \
     && rm -f /etc/machine-id && touch /etc/machine-id \
     && mkdir -p /var/lib/apt/lists/partial
