@@ -395,30 +395,34 @@ def settle(ctx: Context, timeout: float = 240.0) -> dict:
     hosts = jobs.spark_client_hosts(ctx.inventory)
     cores = os.cpu_count() or 1
     running = False
-    busy = None
+    window: dict = {}
     while time.monotonic() - started < timeout:
         if not running:
             rows = jobs.status(host_exec, hosts)
             running = bool(rows) and all(r.yarn_state == "RUNNING" for r in rows)
         if running:
-            busy = busy_fraction(SETTLE_WINDOW_SECONDS, cores)
-            if busy < SETTLED_BUSY_FRACTION:
+            window = machine_window(SETTLE_WINDOW_SECONDS, cores)
+            if window["machine_busy_fraction"] < SETTLED_BUSY_FRACTION:
                 break
         else:
             time.sleep(5)
     waited = round(time.monotonic() - started, 1)
     load = round(os.getloadavg()[0], 2)
-    log(f"settled in {waited:.0f}s: jobs running={running}, machine busy {busy}, "
-        f"load average {load}")
+    busy, steal = window.get("machine_busy_fraction"), window.get("machine_steal_fraction")
+    log(f"settled in {waited:.0f}s: jobs running={running}, machine busy {busy} "
+        f"(steal {steal}), load average {load}")
     return {"seconds": waited, "jobs_running": running, "machine_busy_fraction": busy,
-            "load_average_1m": load}
+            "machine_steal_fraction": steal, "load_average_1m": load}
 
 
-def busy_fraction(seconds: float, cores: int) -> float:
-    """The fraction of the machine's cores busy over the next `seconds`."""
+def machine_window(seconds: float, cores: int) -> dict:
+    """What the machine's cores did over the next `seconds` (cpu_delta, no containers);
+    its busy fraction counts the hypervisor's steal."""
     before = cpu_counters([])
     time.sleep(seconds)
-    return cpu_delta(before, cpu_counters([]), cores)["machine_busy_fraction"] or 0.0
+    window = cpu_delta(before, cpu_counters([]), cores)
+    window["machine_busy_fraction"] = window["machine_busy_fraction"] or 0.0
+    return window
 
 
 # -------------------------------------------------------------------- scenarios
@@ -683,8 +687,9 @@ def cpu_counters(containers: list[str]) -> dict:
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]
     total = sum(fields[:8])
+    # Steal: time the hypervisor gave this VM's cores to others (counted as busy).
     out = {"machine_busy": (total - idle) / ticks, "machine_total": total / ticks,
-           "containers": {}}
+           "machine_steal": fields[7] / ticks, "containers": {}}
     for name in containers:
         cid = _out(["docker", "inspect", "-f", "{{.Id}}", name])
         if not cid:
@@ -704,8 +709,10 @@ def cpu_delta(before: dict, after: dict, cores: int) -> dict:
     container its CPU seconds and share of the busy time."""
     wall = (after["machine_total"] - before["machine_total"]) / cores
     busy = after["machine_busy"] - before["machine_busy"]
+    steal = after.get("machine_steal", 0.0) - before.get("machine_steal", 0.0)
     out = {"wall_seconds": round(wall, 1), "machine_busy_cpu_seconds": round(busy, 1),
            "machine_busy_fraction": round(busy / (wall * cores), 2) if wall > 0 else None,
+           "machine_steal_fraction": round(steal / (wall * cores), 2) if wall > 0 else None,
            "containers_cpu_seconds": {}}
     for name, value in after["containers"].items():
         start = before["containers"].get(name)

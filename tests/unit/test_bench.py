@@ -196,8 +196,18 @@ def test_cpu_delta_shares_of_the_machine():
     out = bench.cpu_delta(before, after, cores=2)
     # 20 CPU-seconds over 2 cores = 10 s of wall time; 15 of them busy; the lab used 7.
     assert out["wall_seconds"] == 10.0 and out["machine_busy_fraction"] == 0.75
+    assert out["machine_steal_fraction"] == 0.0  # counters without steal: none
     assert out["containers_cpu_seconds"] == {"m": 4.0, "w": 3.0}
     assert out["lab_cpu_seconds"] == 7.0 and out["lab_share_of_busy"] == round(7 / 15, 2)
+
+
+def test_cpu_delta_steal_share():
+    before = {"machine_busy": 10.0, "machine_total": 40.0, "machine_steal": 1.0,
+              "containers": {}}
+    after = {"machine_busy": 25.0, "machine_total": 60.0, "machine_steal": 5.0,
+             "containers": {}}
+    # 4 of the 20 CPU-seconds went to other VMs.
+    assert bench.cpu_delta(before, after, cores=2)["machine_steal_fraction"] == 0.2
 
 
 def _fake_settle_world(monkeypatch, states: list[str], busy: list[float]) -> list[str]:
@@ -216,8 +226,11 @@ def _fake_settle_world(monkeypatch, states: list[str], busy: list[float]) -> lis
         return [SimpleNamespace(yarn_state=state)]
 
     monkeypatch.setattr(jobs, "status", status)
-    monkeypatch.setattr(bench, "busy_fraction",
-                        lambda seconds, cores: busy.pop(0) if len(busy) > 1 else busy[0])
+    def window(seconds, cores):
+        fraction = busy.pop(0) if len(busy) > 1 else busy[0]
+        return {"machine_busy_fraction": fraction, "machine_steal_fraction": 0.1}
+
+    monkeypatch.setattr(bench, "machine_window", window)
     monkeypatch.setattr(bench.time, "sleep", lambda seconds: None)
     return asked
 
@@ -227,6 +240,7 @@ def test_settle_waits_for_the_jobs_then_a_calm_machine(monkeypatch):
     out = bench.settle(bench.Context(inventory=None), timeout=60)
     assert asked == ["ACCEPTED", "RUNNING"]  # not asked again once running
     assert out["jobs_running"] is True and out["machine_busy_fraction"] == 0.2
+    assert out["machine_steal_fraction"] == 0.1
 
 
 def test_settle_gives_up_on_a_busy_machine(monkeypatch):
