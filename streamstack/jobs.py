@@ -192,6 +192,21 @@ def _login(command: str) -> list[str]:
     return ["bash", "-lc", command]
 
 
+# The secure profile's keytab for admin commands on the spark_client hosts
+# (roles/spark: spark_admin_keytab); root has no Kerberos ticket otherwise.
+ADMIN_KEYTAB = "/etc/security/keytabs/root.keytab"
+
+
+def with_admin_ticket(command: str, keytab: str = ADMIN_KEYTAB) -> str:
+    """`command` with a ticket from the admin keytab in a private credential cache,
+    removed afterwards, when the host has that keytab; as it is otherwise."""
+    kt = shlex.quote(keytab)
+    return (f"if [ -r {kt} ]; then export KRB5CCNAME=FILE:\"$(mktemp)\"; "
+            "trap 'rm -f \"${KRB5CCNAME#FILE:}\"' EXIT; "
+            f"kinit -kt {kt} \"$(klist -k {kt} | awk 'NR > 3 {{print $2; exit}}')\" "
+            "|| exit 1; fi; " + command)
+
+
 # ------------------------------------------------------------------------- actions
 
 def list_units(host_exec: HostExec, host: str) -> list[str]:
@@ -201,8 +216,8 @@ def list_units(host_exec: HostExec, host: str) -> list[str]:
 
 
 def yarn_applications(host_exec: HostExec, host: str) -> list[dict]:
-    done = host_exec(host, _login(
-        "yarn application -list -appStates SUBMITTED,ACCEPTED,RUNNING 2>/dev/null"))
+    done = host_exec(host, _login(with_admin_ticket(
+        "yarn application -list -appStates SUBMITTED,ACCEPTED,RUNNING 2>/dev/null")))
     return parse_yarn_list(done.stdout)
 
 

@@ -387,3 +387,44 @@ def test_app_name_keeps_spark_submit_name():
         assert module.app_name(None) == module.APP_NAME
         assert module.app_name("wordcount.py") == module.APP_NAME  # spark-submit's default
     assert wordcount.APP_NAME == "SparkKafkaWordCount"
+
+
+def _run_with_fake_kerberos(tmp_path, keytab: Path, command: str):
+    """with_admin_ticket(command) in bash, with kinit and klist stand-ins on PATH that
+    log their arguments (klist prints a keytab listing as MIT klist -k does)."""
+    import subprocess
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls"
+    (bin_dir / "klist").write_text(
+        "#!/bin/sh\nprintf 'Keytab name: FILE:%s\\nKVNO Principal\\n---- ---\\n"
+        "   2 root@LAB.TEST\\n   2 root@LAB.TEST\\n' \"$2\"\n")
+    (bin_dir / "kinit").write_text(f"#!/bin/sh\necho \"kinit $*\" >> {log}\n"
+                                   "echo ticket > \"${KRB5CCNAME#FILE:}\"\n")
+    for tool in ("klist", "kinit"):
+        (bin_dir / tool).chmod(0o755)
+    done = subprocess.run(
+        ["bash", "-c", jobs_cli.with_admin_ticket(command, keytab=str(keytab))],
+        capture_output=True, text=True, check=False,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "TMPDIR": str(tmp_path)})
+    return done, (log.read_text() if log.exists() else "")
+
+
+def test_with_admin_ticket_kinits_into_a_private_cache_then_removes_it(tmp_path):
+    keytab = tmp_path / "root.keytab"
+    keytab.write_text("keytab")
+    done, calls = _run_with_fake_kerberos(
+        tmp_path, keytab, 'cat "${KRB5CCNAME#FILE:}"; echo "$KRB5CCNAME"')
+    assert done.returncode == 0, done.stderr
+    assert calls == f"kinit -kt {keytab} root@LAB.TEST\n"
+    ticket, ccache = done.stdout.split()
+    assert ticket == "ticket" and ccache.startswith(f"FILE:{tmp_path}/")
+    assert not Path(ccache.removeprefix("FILE:")).exists()  # removed on exit
+
+
+def test_with_admin_ticket_runs_the_command_as_is_without_the_keytab(tmp_path):
+    done, calls = _run_with_fake_kerberos(tmp_path, tmp_path / "absent.keytab",
+                                          'echo "cache=${KRB5CCNAME:-none}"')
+    assert done.returncode == 0 and done.stdout == "cache=none\n"
+    assert calls == ""
