@@ -211,7 +211,7 @@ def test_cpu_delta_steal_share():
 
 
 def _fake_settle_world(monkeypatch, states: list[str], busy: list[float]) -> list[str]:
-    """jobs.status answers `states` in turn (then the last one); busy_fraction `busy`."""
+    """jobs.status answers `states` in turn (then the last one); machine_window `busy`."""
     from types import SimpleNamespace
 
     from streamstack import jobs
