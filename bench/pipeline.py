@@ -57,7 +57,11 @@ def service_settings() -> dict:
     counts = jobs["wordcount"]["args"]
     return {"trigger": float(args[args.index("--trigger") + 1]),
             "max_offsets": int(defaults["spark_jobs_sink_max_offsets_per_trigger"]),
-            "conf": [f"{k}={v}" for k, v in sorted((job.get("conf") or {}).items())],
+            "conf": [f"{k}={v}" for k, v in sorted(
+                {**(job.get("conf") or {}),
+                 "spark.executor.cores": job.get("executor_cores",
+                                                 defaults["spark_jobs_default_executor_cores"]),
+                 }.items())],
             # None: the word count's next batch starts as soon as one ends.
             "wordcount_trigger": (float(counts[counts.index("--trigger") + 1])
                                   if "--trigger" in counts else None)}
@@ -262,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bootstrap", help="bootstrap servers as seen from the host")
     parser.add_argument("--samples", type=int, default=60)
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between samples")
-    parser.add_argument("--records", type=int, default=1000000)
+    parser.add_argument("--records", type=int, default=2000000)
     parser.add_argument("--record-size", type=int, default=100)
     parser.add_argument("--sink-seconds", type=int, default=150,
                         help="bound of each sink run (it stops earlier once done)")

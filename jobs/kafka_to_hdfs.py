@@ -7,25 +7,28 @@
 Every record is written with key, value, topic, partition, offset and timestamp under
 ``<output>/<topic>/date=YYYY-MM-DD/`` (date of the Kafka timestamp, UTC).
 
-Exactly once. Each topic gets its own streaming query whose sink is Spark's built-in
-file sink at ``<output>/<topic>``, with its checkpoint at ``<checkpoint>/<topic>``.
-The file sink records the files of every committed micro-batch in
-``<output>/<topic>/_spark_metadata``, and a restarted query re-runs an unfinished batch
-with the same offsets (from the checkpoint's offset log) and skips batches the sink
-already committed. So a kill -9 at any moment leaves each record once in the data as
-read through that log, i.e. by any Spark batch read of ``<output>/<topic>`` (files a
-killed batch left behind are not in the log and are ignored). Why not one query with
-partitionBy("topic", "date") under /data: that gives /data/topic=<t>/..., not the
-/data/<t>/ layout asked for. Why not foreachBatch: its writes are not idempotent unless
-hand-made so by batch id; the file sink already is.
+Exactly once, one Kafka read. Each topic gets one streaming query (checkpoint
+``<checkpoint>/<topic>``) whose micro-batches go through foreachBatch to two instances of
+Spark's own file sink (FileStreamSink), one at ``<output>/<topic>`` and one at
+``<output>/_deadletter/<topic>``. Each records the files of every committed batch in
+its ``_spark_metadata`` log and skips a batch id it already holds; a restarted query
+re-runs an unfinished batch with the same offsets (from the checkpoint's offset log).
+So a kill -9 at any moment leaves each record once in the data as read through that log,
+i.e. by any Spark batch read of ``<output>/<topic>`` (files a killed batch left behind
+are not in the log and are ignored). The data write reads Kafka once and counts the
+invalid records on the way; the dead-letter write reads the batch again only when it
+holds invalid records (or after a crash), and otherwise commits an empty batch, which
+reads nothing. Two file-sink queries (data and dead letters) read every record twice:
+that was the design before; a checkpoint it left (``<checkpoint>/_deadletter/<topic>``)
+keeps it for that topic, since the two logs' batch ids need not match.
+Why not one query with partitionBy("topic", "date") under /data: that gives
+/data/topic=<t>/..., not the /data/<t>/ layout asked for.
 
 Invalid records never crash the job. A record is invalid when its value is null or its
 value or key is not valid UTF-8 (the text columns are decoded from the raw bytes).
 Invalid records go raw (binary key and value, plus the reason) to
-``<output>/_deadletter/<topic>/date=...`` through a second file-sink query per topic,
-exactly once as well. Each batch's counts (records, valid, invalid) are observed
-metrics of the data query: they show in its progress (Spark UI, lastProgress) and are
-logged by the driver as one JSON line per batch.
+``<output>/_deadletter/<topic>/date=...``, exactly once as well. Each batch's counts
+(records, valid, invalid) are logged by the driver as one JSON line per batch.
 
 With --pattern, the topics matching the regular expression (Java/Kafka full match,
 internal topics excluded) are resolved at start and every --topic-refresh seconds;
@@ -105,12 +108,16 @@ def select_topics(available, pattern: str) -> list[str]:
     )
 
 
-def batch_log_line(topic: str, progress: dict, totals: dict) -> str | None:
-    """One JSON line per micro-batch that read data; None for an empty batch."""
-    rows = int(progress.get("numInputRows") or 0)
+def batch_log_line(topic: str, progress: dict, totals: dict,
+                   counts: dict | None = None) -> str | None:
+    """One JSON line per micro-batch that read data; None for an empty batch.
+
+    `counts` are the ones the batch's writer observed; without them, the query's
+    observed metrics "ingest" (the two-query layout) or only its input rows."""
+    metrics = counts or (progress.get("observedMetrics") or {}).get("ingest") or {}
+    rows = int(metrics.get("records") or progress.get("numInputRows") or 0)
     if rows <= 0:
         return None
-    metrics = (progress.get("observedMetrics") or {}).get("ingest") or {}
     valid = int(metrics.get("valid") or 0)
     invalid = int(metrics.get("invalid") or 0)
     for name, count in (("records", rows), ("valid", valid), ("invalid", invalid)):
@@ -243,8 +250,6 @@ def invalid_reason_column():
 
 
 def source_for(spark, args, topic: str):
-    from pyspark.sql import functions as F
-
     reader = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", args.bootstrap_servers)
@@ -259,58 +264,158 @@ def source_for(spark, args, topic: str):
     if args.group_id:
         reader = reader.option("kafka.group.id", args.group_id)
     reader = reader.options(**{f"kafka.{k}": v for k, v in args.kafka_options.items()})
-    return (
-        reader.load()
-        .withColumn("invalid_reason", invalid_reason_column())
-        .withColumn("date", F.date_format(F.col("timestamp"), "yyyy-MM-dd"))
-    )
+    return classified(reader.load())
 
 
-def start_topic(spark, args, topic: str) -> tuple:
-    """The data query and the dead-letter query of one topic."""
+def classified(records):
+    """Kafka's columns plus invalid_reason and the date partition."""
     from pyspark.sql import functions as F
 
-    records = source_for(spark, args, topic)
-    observed = records.observe(
-        "ingest",
+    return (records.withColumn("invalid_reason", invalid_reason_column())
+            .withColumn("date", F.date_format(F.col("timestamp"), "yyyy-MM-dd")))
+
+
+def ingest_counts():
+    """The observed counts of a batch: records, valid, invalid (0, not null, when empty)."""
+    from pyspark.sql import functions as F
+
+    is_valid = F.col("invalid_reason").isNull()
+    return (
         F.count(F.lit(1)).alias("records"),
-        F.sum(F.when(F.col("invalid_reason").isNull(), 1).otherwise(0)).alias("valid"),
-        F.sum(F.when(F.col("invalid_reason").isNotNull(), 1).otherwise(0)).alias("invalid"),
+        F.coalesce(F.sum(F.when(is_valid, 1).otherwise(0)), F.lit(0)).alias("valid"),
+        F.coalesce(F.sum(F.when(~is_valid, 1).otherwise(0)), F.lit(0)).alias("invalid"),
     )
-    valid = observed.where(F.col("invalid_reason").isNull()).select(
+
+
+def valid_rows(records):
+    from pyspark.sql import functions as F
+
+    return records.where(F.col("invalid_reason").isNull()).select(
         F.col("key").cast("string").alias("key"),
         F.col("value").cast("string").alias("value"),
         "topic", "partition", "offset", "timestamp", "date",
     )
-    invalid = records.where(F.col("invalid_reason").isNotNull()).select(
+
+
+def invalid_rows(records):
+    from pyspark.sql import functions as F
+
+    return records.where(F.col("invalid_reason").isNotNull()).select(
         "key", "value", "topic", "partition", "offset", "timestamp",
         F.col("invalid_reason").alias("reason"), "date",
     )
-    trigger = ({"availableNow": True} if args.available_now
-               else {"processingTime": f"{args.trigger} seconds"})
-    data_query = (
-        valid.writeStream.format(args.format)
-        .queryName(f"{topic}")
-        .option("path", data_path(args.output, topic))
+
+
+def trigger_of(args) -> dict:
+    return ({"availableNow": True} if args.available_now
+            else {"processingTime": f"{args.trigger} seconds"})
+
+
+def file_sink(spark, path: str, fmt: str):
+    """Spark's own file sink (what writeStream.format(fmt) builds), partitioned by date."""
+    jvm = spark.sparkContext._jvm
+    datasources = jvm.org.apache.spark.sql.execution.datasources
+    file_format = (datasources.parquet.ParquetFileFormat() if fmt == "parquet"
+                   else datasources.json.JsonFileFormat())
+    utils = jvm.org.apache.spark.api.python.PythonUtils
+    return jvm.org.apache.spark.sql.execution.streaming.FileStreamSink(
+        spark._jsparkSession, path, file_format, utils.toSeq(["date"]), utils.toScalaMap({}))
+
+
+def latest_committed(spark, path: str) -> int:
+    """The newest batch id in the file sink log of `path`; -1 before the first."""
+    jvm = spark.sparkContext._jvm
+    streaming = jvm.org.apache.spark.sql.execution.streaming
+    log = streaming.FileStreamSinkLog(streaming.FileStreamSinkLog.VERSION(), spark._jsparkSession,
+                                      f"{path}/_spark_metadata", jvm.scala.Option.empty())
+    latest = log.getLatestBatchId()
+    return int(latest.get()) if latest.isDefined() else -1
+
+
+def observed(dataframe, name: str) -> dict | None:
+    """The metrics `name` of a DataFrame's last execution, as a dict (None if it did not run)."""
+    found = dataframe._jdf.queryExecution().observedMetrics().get(name)
+    if found.isEmpty():
+        return None
+    row = found.get()
+    return {field: int(row.getLong(i)) for i, field in enumerate(("records", "valid", "invalid"))}
+
+
+def path_exists(spark, path: str) -> bool:
+    jvm = spark.sparkContext._jvm
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    return hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(
+        hadoop_path)
+
+
+class TopicWriter:
+    """foreachBatch of one topic: each micro-batch to the data and dead-letter file sinks.
+
+    `counts` receives {batch id: records, valid, invalid} of each batch written."""
+
+    def __init__(self, spark, args, topic: str, counts: dict):
+        self.spark, self.counts = spark, counts
+        self.data_dir = data_path(args.output, topic)
+        self.data_sink = file_sink(spark, self.data_dir, args.format)
+        self.dead_sink = file_sink(spark, deadletter_path(args.output, topic), args.format)
+
+    def __call__(self, batch, batch_id: int) -> None:
+        if batch_id <= latest_committed(self.spark, self.data_dir):
+            # A batch re-run after a crash: its data is committed, maybe not its dead letters.
+            self.dead_sink.addBatch(batch_id, invalid_rows(batch)._jdf)
+            return
+        valid = valid_rows(batch.observe("ingest", *ingest_counts()))
+        self.data_sink.addBatch(batch_id, valid._jdf)
+        counts = observed(valid, "ingest")
+        # limit(0) becomes an empty relation: the sink logs the batch without reading Kafka.
+        dead = invalid_rows(batch)
+        self.dead_sink.addBatch(batch_id, (dead if counts is None or counts["invalid"]
+                                           else dead.limit(0))._jdf)
+        if counts is not None:
+            self.counts[batch_id] = counts
+
+
+def start_topic(spark, args, topic: str, batch_counts: dict) -> tuple:
+    """The queries of one topic: one (data and dead letters from one read), or the two of
+    the earlier layout when its dead-letter checkpoint exists."""
+    if path_exists(spark, checkpoint_path(args.checkpoint, topic, deadletter=True)):
+        return start_topic_two_queries(spark, args, topic)
+    query = (
+        source_for(spark, args, topic).writeStream
+        .queryName(topic)
+        .foreachBatch(TopicWriter(spark, args, topic, batch_counts))
         .option("checkpointLocation", checkpoint_path(args.checkpoint, topic))
-        .partitionBy("date")
-        .outputMode("append")
-        .trigger(**trigger)
-        .start()
-    )
-    dead_query = (
-        invalid.writeStream.format(args.format)
-        .queryName(f"{DEADLETTER_DIR}/{topic}")
-        .option("path", deadletter_path(args.output, topic))
-        .option("checkpointLocation", checkpoint_path(args.checkpoint, topic, deadletter=True))
-        .partitionBy("date")
-        .outputMode("append")
-        .trigger(**trigger)
+        .trigger(**trigger_of(args))
         .start()
     )
     log("started", topic=topic, path=data_path(args.output, topic),
         deadletter=deadletter_path(args.output, topic), format=args.format)
-    return data_query, dead_query
+    return (query,)
+
+
+def start_topic_two_queries(spark, args, topic: str) -> tuple:
+    """The earlier layout: a data query and a dead-letter query, each a file sink."""
+    records = source_for(spark, args, topic)
+    valid = valid_rows(records.observe("ingest", *ingest_counts()))
+    queries = []
+    for rows, name, path, deadletter in (
+            (valid, topic, data_path(args.output, topic), False),
+            (invalid_rows(records), f"{DEADLETTER_DIR}/{topic}",
+             deadletter_path(args.output, topic), True)):
+        queries.append(
+            rows.writeStream.format(args.format)
+            .queryName(name)
+            .option("path", path)
+            .option("checkpointLocation", checkpoint_path(args.checkpoint, topic, deadletter))
+            .partitionBy("date")
+            .outputMode("append")
+            .trigger(**trigger_of(args))
+            .start()
+        )
+    log("started", topic=topic, path=data_path(args.output, topic),
+        deadletter=deadletter_path(args.output, topic), format=args.format,
+        layout="two queries (earlier checkpoint)")
+    return tuple(queries)
 
 
 def list_topics(spark, bootstrap_servers: str, kafka_options: dict | None = None) -> list[str]:
@@ -342,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     spark.sparkContext.setLogLevel("WARN")
     queries: dict[str, tuple] = {}
+    batch_counts: dict[str, dict[int, dict]] = {}
     totals: dict[str, dict] = {}
     last_batch: dict[str, int] = {}
     started = time.monotonic()
@@ -361,33 +467,36 @@ def main(argv: list[str] | None = None) -> int:
                 topics, missing = select_topics(available, args.pattern), []
             for topic in topics:
                 if topic not in queries:
-                    queries[topic] = start_topic(spark, args, topic)
+                    queries[topic] = start_topic(spark, args, topic,
+                                                 batch_counts.setdefault(topic, {}))
             refresh = args.topic_refresh if args.pattern else float("inf")
             next_refresh = now + (min(refresh, 10.0) if missing else refresh)
         # Before reading the progress, so that the last batches are logged.
         finished = bool(args.available_now and queries and not any(
-            q.isActive for pair in queries.values() for q in pair))
-        for topic, (data_query, dead_query) in queries.items():
-            for query in (data_query, dead_query):
+            q.isActive for topic_queries in queries.values() for q in topic_queries))
+        for topic, topic_queries in queries.items():
+            for query in topic_queries:
                 if query.exception() is not None:
                     log("failed", topic=topic, query=query.name, error=str(query.exception()))
                     spark.stop()
                     return 1
-            for progress in data_query.recentProgress:
+            # The first query is the data's (or the only one).
+            for progress in topic_queries[0].recentProgress:
                 batch = progress.get("batchId", -1)
                 if batch <= last_batch.get(topic, -1):
                     continue
                 last_batch[topic] = batch
-                line = batch_log_line(topic, progress, totals.setdefault(topic, {}))
+                line = batch_log_line(topic, progress, totals.setdefault(topic, {}),
+                                      batch_counts[topic].pop(batch, None))
                 if line:
                     print(line, flush=True)
         copied = sum(t.get("records", 0) for t in totals.values())
         if (finished
                 or (args.run_seconds is not None and time.monotonic() - started >= args.run_seconds)
                 or (args.stop_after_records is not None and copied >= args.stop_after_records)):
-            for data_query, dead_query in queries.values():
-                data_query.stop()
-                dead_query.stop()
+            for topic_queries in queries.values():
+                for query in topic_queries:
+                    query.stop()
             log("stopped", totals=totals)
             spark.stop()
             return 0

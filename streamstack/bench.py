@@ -898,9 +898,11 @@ def scenario_pipeline(ctx: Context) -> tuple[list[dict], dict]:
     lat = details.get("wordcount_latency_ms", {})
     consumer = details.get("kafka_consumer_perf", {}).get("records_per_second")
     sink, batch = details.get("sink", {}), details.get("sink_batch", {})
-    # Both runs from their first batch's start to their last batch's end: each pays one
-    # warm-up of a fresh application; the streaming run also pays every batch's costs.
+    # The ratio takes both runs from their first batch's start to their last batch's end:
+    # each pays one warm-up of a fresh application, the streaming run also every batch's
+    # costs. The service's sustained rate is the streaming run's after its first batch.
     streaming_rate = sink.get("records_per_second_end_to_end")
+    sustained_rate = sink.get("records_per_second_after_first_batch")
     batch_rate = batch.get("records_per_second_end_to_end")
     figures = [
         figure("word count latency p50", lat.get("p50"), "ms"),
@@ -909,14 +911,16 @@ def scenario_pipeline(ctx: Context) -> tuple[list[dict], dict]:
         figure("word count samples lost", lat.get("lost"), ""),
         figure("word count warm-up (not in the percentiles)", lat.get("warmup_seconds"), "s",
                note="until 3 warm-up words in a row came back within 5 s"),
-        figure("HDFS sink, streaming", streaming_rate, "records/s", "sink_records_per_second",
+        figure("HDFS sink, streaming, sustained (after the first batch)", sustained_rate,
+               "records/s", "sink_records_per_second",
                note=f"{args.records} records of {args.record_size} B, trigger "
                     f"{args.sink_trigger} s, maxOffsetsPerTrigger {args.sink_max_offsets}, "
-                    f"{sink.get('batches')} batches; after the first batch "
-                    f"{sink.get('records_per_second_after_first_batch')} records/s"),
+                    f"{sink.get('batches')} batches of {sink.get('batch_seconds')} s"),
+        figure("HDFS sink, streaming, end to end (first batch included)", streaming_rate,
+               "records/s"),
         figure("HDFS sink, same application in batch (AvailableNow)", batch_rate, "records/s",
                note=f"{batch.get('batches')} batch(es)"),
-        figure("sink streaming / batch", ratio(streaming_rate, batch_rate), "x",
+        figure("sink streaming / batch, end to end", ratio(streaming_rate, batch_rate), "x",
                "sink_streaming_to_batch_ratio"),
         figure("kafka-consumer-perf-test, same topic", consumer, "records/s"),
         figure("sink streaming / raw consumer", ratio(streaming_rate, consumer), "x"),
@@ -1155,14 +1159,17 @@ def chart(scenario: str, doc: dict, path: Path) -> None:
         left.set_ylabel("fraction of words")
         left.axvline(1000, color="red", label="goal p95 1000 ms")
         left.legend(fontsize=7)
-        rates = {"sink streaming": details.get("sink", {}),
-                 "sink batch": details.get("sink_batch", {})}
-        values = [r.get("records_per_second_end_to_end") or 0 for r in rates.values()]
-        consumer = details.get("kafka_consumer_perf", {}).get("records_per_second") or 0
-        bars = right.bar([*rates, "consumer perf test"], [*values, consumer],
-                         color=["tab:green", "tab:olive", "tab:blue"])
+        sink, batch = details.get("sink", {}), details.get("sink_batch", {})
+        rates = {"streaming\nend to end": sink.get("records_per_second_end_to_end"),
+                 "streaming\nsustained": sink.get("records_per_second_after_first_batch"),
+                 "batch": batch.get("records_per_second_end_to_end"),
+                 "consumer\nperf test":
+                     details.get("kafka_consumer_perf", {}).get("records_per_second")}
+        bars = right.bar(list(rates), [v or 0 for v in rates.values()],
+                         color=["tab:green", "tab:cyan", "tab:olive", "tab:blue"])
         right.bar_label(bars, fmt="%.0f", fontsize=8)
-        right.axhline(0.8 * values[1], color="red", linestyle="--", label="goal: 0.8 x batch")
+        right.axhline(0.8 * (rates["batch"] or 0), color="red", linestyle="--",
+                      label="goal: streaming end to end 0.8 x batch")
         right.axhline(100000, color="orange", linestyle=":", label="goal: 100 000 records/s")
         right.set_ylabel("records/s")
         right.legend(fontsize=7)

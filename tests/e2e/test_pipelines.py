@@ -351,7 +351,11 @@ def test_sink_exactly_n_records_and_deadletter(node, bootstrap):
     n, invalid = 2000, 3
     ends = produce(node, bootstrap, run, n, invalid=invalid)
     wait_caught_up(node, f"{CHECKPOINT}/{SINK_TOPIC}", ends, 600)
-    wait_caught_up(node, f"{CHECKPOINT}/_deadletter/{SINK_TOPIC}", ends, 300)
+    # One query commits both sinks' batch; a lab still on the earlier two-query layout
+    # has a dead-letter query of its own.
+    legacy = f"{CHECKPOINT}/_deadletter/{SINK_TOPIC}"
+    if login(node, f"hdfs dfs -test -d {legacy}", 60).rc == 0:
+        wait_caught_up(node, legacy, ends, 300)
     result = spark_count(node, run)
     assert (result["rows"], result["distinct_offsets"], result["distinct_values"]) == (n, n, n)
     assert {"key", "value", "topic", "partition", "offset", "timestamp", "date"} <= set(

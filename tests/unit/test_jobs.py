@@ -183,6 +183,20 @@ def test_batch_log_line_counts_and_totals():
     assert sink.batch_log_line("events", {"batchId": 5, "numInputRows": 0}, totals) is None
 
 
+def test_batch_log_line_prefers_the_writers_counts():
+    # A batch whose dead letters were read again has twice its records in numInputRows.
+    totals: dict = {}
+    progress = {"batchId": 7, "numInputRows": 20, "observedMetrics": {}}
+    counts = {"records": 10, "valid": 9, "invalid": 1}
+    line = json.loads(sink.batch_log_line("events", progress, totals, counts))
+    assert (line["records"], line["valid"], line["invalid"]) == (10, 9, 1)
+    # A re-run batch has no counts: its input rows, nothing said valid or invalid.
+    line = json.loads(sink.batch_log_line("events", dict(progress, batchId=8), totals))
+    assert (line["records"], line["valid"], line["invalid"]) == (20, 0, 0)
+    assert sink.batch_log_line("events", dict(progress, numInputRows=0), totals,
+                               {"records": 0, "valid": 0, "invalid": 0}) is None
+
+
 # ------------------------------------------------------------------ producer / consumer
 
 def test_producer_settings_are_the_labs_and_the_handouts_on_request():
@@ -378,6 +392,76 @@ def test_python_rules_equal_the_spark_expressions(tmp_path):
     result = json.loads(result_lines[-1].removeprefix("RESULT "))
     assert result["reasons"] == [sink.classify(k, v) for k, v in cases]
     assert result["counts"] == wordcount.count_words(lines)
+
+
+WRITER_CHECK = r'''
+import importlib.util, json, sys
+from datetime import datetime, timezone
+spec = importlib.util.spec_from_file_location("k2h", sys.argv[1] + "/kafka_to_hdfs.py")
+k2h = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(k2h)
+from pyspark.sql import SparkSession
+spark = (SparkSession.builder.master("local[1]")
+         .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+out = sys.argv[2]
+args = k2h.parse_args(["--bootstrap-servers", "unused:1", "--topics", "t", "--output", out])
+def batch(first, n, invalid):
+    when = datetime(2026, 12, 3, 10, tzinfo=timezone.utc)
+    rows = [(None, b"\xff" if i < first + invalid else f"v{i}".encode(), "t", 0, i, when)
+            for i in range(first, first + n)]
+    return k2h.classified(spark.createDataFrame(
+        rows, "key binary, value binary, topic string, partition int, offset long, "
+              "timestamp timestamp"))
+counts = {}
+writer = k2h.TopicWriter(spark, args, "t", counts)
+writer(batch(0, 5, 0), 0)
+dead_after_clean_batch = k2h.latest_committed(spark, out + "/_deadletter/t")
+writer(batch(0, 5, 0), 0)  # re-run of a committed batch
+writer(batch(5, 5, 2), 1)
+# A crash between the two sinks: batch 2's data committed, its dead letters not.
+crashed = batch(10, 4, 1)
+writer.data_sink.addBatch(2, k2h.valid_rows(crashed)._jdf)
+writer(crashed, 2)
+writer(crashed, 2)
+data = spark.read.parquet(out + "/t")
+dead = spark.read.parquet(out + "/_deadletter/t")
+print("RESULT " + json.dumps({
+    "counts": counts, "dead_after_clean_batch": dead_after_clean_batch,
+    "data": sorted(r.offset for r in data.collect()),
+    "dates": sorted({str(r.date) for r in data.collect()}),
+    "dead": sorted((r.offset, r.reason) for r in dead.collect()),
+}))
+'''
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("STREAMSTACK_SPARK_HOME"),
+                    reason="set STREAMSTACK_SPARK_HOME to a Spark 3.5 home to run (~30 s)")
+def test_sink_writer_exactly_once_on_a_local_spark(tmp_path):
+    """TopicWriter on local files: a re-run batch adds nothing, a batch without invalid
+    records still commits its dead-letter batch, and a crash between the two sinks
+    leaves the dead letters to the re-run."""
+    import os
+    import subprocess
+
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER_CHECK)
+    home = os.environ["STREAMSTACK_SPARK_HOME"]
+    done = subprocess.run(
+        [f"{home}/bin/spark-submit", "--master", "local[1]", str(script), str(JOBS_DIR),
+         str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "SPARK_HOME": home, "PYSPARK_PYTHON": sys.executable},
+    )
+    result_lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+    assert result_lines, done.stderr[-3000:]
+    result = json.loads(result_lines[-1].removeprefix("RESULT "))
+    assert result["counts"] == {"0": {"records": 5, "valid": 5, "invalid": 0},
+                                "1": {"records": 5, "valid": 3, "invalid": 2}}
+    assert result["dead_after_clean_batch"] == 0
+    assert result["data"] == [0, 1, 2, 3, 4, 7, 8, 9, 11, 12, 13]
+    assert result["dates"] == ["2026-12-03"]
+    assert result["dead"] == [[5, "value_not_utf8"], [6, "value_not_utf8"],
+                              [10, "value_not_utf8"]]
 
 
 def test_app_name_keeps_spark_submit_name():
