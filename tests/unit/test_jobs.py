@@ -86,6 +86,23 @@ def test_split_words(line, words):
     assert wordcount.split_words(line) == words
 
 
+def test_wordcount_sends_each_new_count_once():
+    sent: dict = {}
+    first = [("kafka", 2), ("spark", 1)]
+    assert wordcount.changed_counts(first, sent) == first
+    sent.update(first)
+    # The whole table comes back every batch; only what moved is sent again.
+    assert wordcount.changed_counts([("kafka", 2), ("spark", 3), ("hdfs", 1)], sent) == [
+        ("spark", 3), ("hdfs", 1)]
+    assert wordcount.changed_counts(first, sent) == []
+
+
+def test_wordcount_console_order_is_count_then_word():
+    rows = [("b", 1), ("a", 1), ("z", 5), ("été", 2), ("e", 2)]
+    assert wordcount.console_order(rows) == [("z", 5), ("e", 2), ("été", 2), ("a", 1),
+                                             ("b", 1)]
+
+
 def test_count_words_is_the_running_count():
     assert wordcount.count_words(["a b a", None, "b  c", ""]) == {"a": 2, "b": 2, "c": 1}
 
@@ -359,7 +376,16 @@ lines = json.loads(sys.argv[3])
 words = spark.createDataFrame([(x,) for x in lines], "value string").select(
     F.explode(F.split("value", wc.WHITESPACE_PATTERN)).alias("word")).where("word != ''")
 counts = {r["word"]: r["count"] for r in words.groupBy("word").count().collect()}
-print("RESULT " + json.dumps({"reasons": reasons, "counts": counts}))
+# The console table built from the driver's rows prints what Spark's own sort and show
+# print, with and without the "only showing" line.
+table = words.groupBy("word").count()
+rows = [(r["word"], r["count"]) for r in table.collect()]
+same_console = all(
+    wc.console_table(spark, rows, shown)._jdf.showString(shown, 20, False)
+    == table.orderBy(F.desc("count"), "word")._jdf.showString(shown, 20, False)
+    for shown in (2, 20))
+print("RESULT " + json.dumps({"reasons": reasons, "counts": counts,
+                              "same_console": same_console}))
 '''
 
 
@@ -392,6 +418,7 @@ def test_python_rules_equal_the_spark_expressions(tmp_path):
     result = json.loads(result_lines[-1].removeprefix("RESULT "))
     assert result["reasons"] == [sink.classify(k, v) for k, v in cases]
     assert result["counts"] == wordcount.count_words(lines)
+    assert result["same_console"] is True
 
 
 WRITER_CHECK = r'''
