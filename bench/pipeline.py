@@ -18,9 +18,10 @@ numbers are the cluster's, not the controller's network's:
   sink application, submitted to YARN like the service but on that topic (output under
   /data/_bench), copies them twice: once in batch (--available-now: one batch of
   everything, the application's ceiling without per-batch costs), then streaming with
-  the service's trigger, maxOffsetsPerTrigger and Spark settings until it has copied
-  every record. Its per-batch JSON lines give records/s: end to end (first batch start
-  to last batch end, the figure compared), after the first batch, and busy.
+  the service's trigger, maxOffsetsPerTrigger and Spark settings (executor cores
+  included) until it has copied every record. Its per-batch JSON lines give records/s:
+  end to end (first batch start to last batch end, the figure compared with the batch
+  run's), after the first batch (the sustained rate of a running service), and busy.
 
 Writes bench/results/pipeline-<date>.json and prints it. Bounded: every remote command
 has a timeout; the bench's topic and HDFS directories are removed at the end.

@@ -322,12 +322,17 @@ def file_sink(spark, path: str, fmt: str):
         spark._jsparkSession, path, file_format, utils.toSeq(["date"]), utils.toScalaMap({}))
 
 
-def latest_committed(spark, path: str) -> int:
-    """The newest batch id in the file sink log of `path`; -1 before the first."""
+def sink_log(spark, path: str):
+    """The file sink log of `path` (its _spark_metadata), to read."""
     jvm = spark.sparkContext._jvm
     streaming = jvm.org.apache.spark.sql.execution.streaming
-    log = streaming.FileStreamSinkLog(streaming.FileStreamSinkLog.VERSION(), spark._jsparkSession,
-                                      f"{path}/_spark_metadata", jvm.scala.Option.empty())
+    return streaming.FileStreamSinkLog(streaming.FileStreamSinkLog.VERSION(),
+                                       spark._jsparkSession, f"{path}/_spark_metadata",
+                                       jvm.scala.Option.empty())
+
+
+def latest_committed(log) -> int:
+    """The newest batch id in a file sink log; -1 before the first."""
     latest = log.getLatestBatchId()
     return int(latest.get()) if latest.isDefined() else -1
 
@@ -354,13 +359,14 @@ class TopicWriter:
     `counts` receives {batch id: records, valid, invalid} of each batch written."""
 
     def __init__(self, spark, args, topic: str, counts: dict):
-        self.spark, self.counts = spark, counts
-        self.data_dir = data_path(args.output, topic)
-        self.data_sink = file_sink(spark, self.data_dir, args.format)
+        self.counts = counts
+        data_dir = data_path(args.output, topic)
+        self.data_sink = file_sink(spark, data_dir, args.format)
+        self.data_log = sink_log(spark, data_dir)
         self.dead_sink = file_sink(spark, deadletter_path(args.output, topic), args.format)
 
     def __call__(self, batch, batch_id: int) -> None:
-        if batch_id <= latest_committed(self.spark, self.data_dir):
+        if batch_id <= latest_committed(self.data_log):
             # A batch re-run after a crash: its data is committed, maybe not its dead letters.
             self.dead_sink.addBatch(batch_id, invalid_rows(batch)._jdf)
             return

@@ -442,7 +442,7 @@ def batch(first, n, invalid):
 counts = {}
 writer = k2h.TopicWriter(spark, args, "t", counts)
 writer(batch(0, 5, 0), 0)
-dead_after_clean_batch = k2h.latest_committed(spark, out + "/_deadletter/t")
+dead_after_clean_batch = k2h.latest_committed(k2h.sink_log(spark, out + "/_deadletter/t"))
 writer(batch(0, 5, 0), 0)  # re-run of a committed batch
 writer(batch(5, 5, 2), 1)
 # A crash between the two sinks: batch 2's data committed, its dead letters not.
