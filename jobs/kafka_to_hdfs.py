@@ -323,7 +323,7 @@ def file_sink(spark, path: str, fmt: str):
 
 
 def sink_log(spark, path: str):
-    """The file sink log of `path` (its _spark_metadata), to read."""
+    """The file sink log of `path` (its _spark_metadata): what FileStreamSink writes."""
     jvm = spark.sparkContext._jvm
     streaming = jvm.org.apache.spark.sql.execution.streaming
     return streaming.FileStreamSinkLog(streaming.FileStreamSinkLog.VERSION(),
@@ -363,7 +363,12 @@ class TopicWriter:
         data_dir = data_path(args.output, topic)
         self.data_sink = file_sink(spark, data_dir, args.format)
         self.data_log = sink_log(spark, data_dir)
-        self.dead_sink = file_sink(spark, deadletter_path(args.output, topic), args.format)
+        dead_dir = deadletter_path(args.output, topic)
+        self.dead_sink = file_sink(spark, dead_dir, args.format)
+        self.dead_log = sink_log(spark, dead_dir)
+        jvm = spark.sparkContext._jvm
+        self.no_files = spark.sparkContext._gateway.new_array(
+            jvm.org.apache.spark.sql.execution.streaming.SinkFileStatus, 0)
 
     def __call__(self, batch, batch_id: int) -> None:
         if batch_id <= latest_committed(self.data_log):
@@ -373,10 +378,12 @@ class TopicWriter:
         valid = valid_rows(batch.observe("ingest", *ingest_counts()))
         self.data_sink.addBatch(batch_id, valid._jdf)
         counts = observed(valid, "ingest")
-        # limit(0) becomes an empty relation: the sink logs the batch without reading Kafka.
-        dead = invalid_rows(batch)
-        self.dead_sink.addBatch(batch_id, (dead if counts is None or counts["invalid"]
-                                           else dead.limit(0))._jdf)
+        if counts is None or counts["invalid"]:
+            self.dead_sink.addBatch(batch_id, invalid_rows(batch)._jdf)
+        else:
+            # No dead letter: the batch's empty entry goes straight into the sink's log
+            # (its compaction needs every batch id), without a Spark job for no rows.
+            self.dead_log.add(batch_id, self.no_files)
         if counts is not None:
             self.counts[batch_id] = counts
 

@@ -915,7 +915,9 @@ def scenario_pipeline(ctx: Context) -> tuple[list[dict], dict]:
                "records/s", "sink_records_per_second",
                note=f"{args.records} records of {args.record_size} B, trigger "
                     f"{args.sink_trigger} s, maxOffsetsPerTrigger {args.sink_max_offsets}, "
-                    f"{sink.get('batches')} batches of {sink.get('batch_seconds')} s"),
+                    f"{sink.get('batches')} batches of {sink.get('batch_seconds')} s, "
+                    f"sustained over the {sink.get('sustained_batches')} full ones after "
+                    "the first"),
         figure("HDFS sink, streaming, end to end (first batch included)", streaming_rate,
                "records/s"),
         figure("HDFS sink, same application in batch (AvailableNow)", batch_rate, "records/s",

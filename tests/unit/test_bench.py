@@ -184,6 +184,24 @@ def test_sink_rates_sustained_excludes_the_first_batch():
     assert one["batches"] == 1 and one["records_per_second_after_first_batch"] is None
 
 
+def test_sink_rates_sustained_counts_full_batches_only_with_a_cap():
+    pipeline = bench.load_bench_module("pipeline")
+    lines = [json.dumps({"event": "batch", "records": records, "started": started,
+                         "duration_ms": ms})
+             for records, started, ms in ((1000, "2026-11-26T00:00:00Z", 9000),
+                                          (998, "2026-11-26T00:00:10Z", 1000),
+                                          (999, "2026-11-26T00:00:11Z", 1000),
+                                          (3, "2026-11-26T00:00:12Z", 1000))]
+    capped = pipeline.sink_rates("\n".join(lines), cap=1000)
+    # The remainder batch (3 records) is not a sustained sample: 1997 records in 2 s.
+    assert capped["sustained_batches"] == 2
+    assert capped["records_per_second_after_first_batch"] == 998.5
+    assert capped["records_per_second_end_to_end"] == round(3000 / 13, 1)
+    uncapped = pipeline.sink_rates("\n".join(lines))
+    assert uncapped["sustained_batches"] == 3
+    assert uncapped["records_per_second_after_first_batch"] == round(2000 / 3, 1)
+
+
 def test_mean_ratio_of_alternated_runs():
     assert bench.mean_ratio([4.0, 2.0], [3.0, 3.0]) == 1.0
     assert bench.mean_ratio([4.0], []) is None

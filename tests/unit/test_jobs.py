@@ -428,8 +428,10 @@ spec = importlib.util.spec_from_file_location("k2h", sys.argv[1] + "/kafka_to_hd
 k2h = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(k2h)
 from pyspark.sql import SparkSession
+# Compaction every 2 batches: batches 1 and 3 compact the entries written before them.
 spark = (SparkSession.builder.master("local[1]")
-         .config("spark.sql.session.timeZone", "UTC").getOrCreate())
+         .config("spark.sql.session.timeZone", "UTC")
+         .config("spark.sql.streaming.fileSink.log.compactInterval", "2").getOrCreate())
 out = sys.argv[2]
 args = k2h.parse_args(["--bootstrap-servers", "unused:1", "--topics", "t", "--output", out])
 def batch(first, n, invalid):
@@ -450,10 +452,14 @@ crashed = batch(10, 4, 1)
 writer.data_sink.addBatch(2, k2h.valid_rows(crashed)._jdf)
 writer(crashed, 2)
 writer(crashed, 2)
+writer(batch(14, 2, 0), 3)  # clean again: the dead-letter log's own entry compacts 1 and 2
+import os
+dead_log_files = sorted(os.listdir(out + "/_deadletter/t/_spark_metadata"))
 data = spark.read.parquet(out + "/t")
 dead = spark.read.parquet(out + "/_deadletter/t")
 print("RESULT " + json.dumps({
     "counts": counts, "dead_after_clean_batch": dead_after_clean_batch,
+    "dead_log_files": [f for f in dead_log_files if not f.startswith(".")],
     "data": sorted(r.offset for r in data.collect()),
     "dates": sorted({str(r.date) for r in data.collect()}),
     "dead": sorted((r.offset, r.reason) for r in dead.collect()),
@@ -466,7 +472,8 @@ print("RESULT " + json.dumps({
 def test_sink_writer_exactly_once_on_a_local_spark(tmp_path):
     """TopicWriter on local files: a re-run batch adds nothing, a batch without invalid
     records still commits its dead-letter batch, and a crash between the two sinks
-    leaves the dead letters to the re-run."""
+    leaves the dead letters to the re-run. Clean batches' dead-letter entries, written
+    to the sink's log directly, compact with the sink's own."""
     import os
     import subprocess
 
@@ -483,9 +490,11 @@ def test_sink_writer_exactly_once_on_a_local_spark(tmp_path):
     assert result_lines, done.stderr[-3000:]
     result = json.loads(result_lines[-1].removeprefix("RESULT "))
     assert result["counts"] == {"0": {"records": 5, "valid": 5, "invalid": 0},
-                                "1": {"records": 5, "valid": 3, "invalid": 2}}
+                                "1": {"records": 5, "valid": 3, "invalid": 2},
+                                "3": {"records": 2, "valid": 2, "invalid": 0}}
     assert result["dead_after_clean_batch"] == 0
-    assert result["data"] == [0, 1, 2, 3, 4, 7, 8, 9, 11, 12, 13]
+    assert result["dead_log_files"] == ["0", "1.compact", "2", "3.compact"]
+    assert result["data"] == [0, 1, 2, 3, 4, 7, 8, 9, 11, 12, 13, 14, 15]
     assert result["dates"] == ["2026-12-03"]
     assert result["dead"] == [[5, "value_not_utf8"], [6, "value_not_utf8"],
                               [10, "value_not_utf8"]]
