@@ -158,6 +158,7 @@ VARIABLE_DEFAULTS: dict[str, object] = {
     "hadoop_datanode_port": 9866,
     "hadoop_resourcemanager_webapp_port": 8088,
     "hadoop_yarn_nodemanager_memory_mb": None,
+    "hadoop_yarn_log_aggregation_enabled": None,
     "artifacts_source": "maven",
     "artifacts_archive_sha512": {},
     "kafka_version": None,
@@ -871,6 +872,21 @@ def yarn_memory(inv: Inventory) -> Iterable[Issue]:
                         f"larger than the host's memory ({total} MB)",
                         f"set it below {total} (leave room for the daemons), or give the host "
                         "more memory")
+
+
+@rule
+def secure_log_aggregation(inv: Inventory) -> Iterable[Issue]:
+    """With Kerberos, a NodeManager aggregates logs through Hadoop's secure IO, which
+    needs libhadoop.so: the first application to finish would stop it."""
+    for host in inv.group("yarn_nodemanager"):
+        enabled = inv.var(host, "hadoop_yarn_log_aggregation_enabled")
+        if inv.var(host, "streamstack_security") == "kerberos" and _truthy(enabled):
+            yield Issue(host, "hadoop_yarn_log_aggregation_enabled", enabled,
+                        "with streamstack_security=kerberos, YARN's log aggregation needs "
+                        "Hadoop's native libhadoop.so, which no Maven artifact carries: the "
+                        "first application to finish would stop this NodeManager",
+                        "leave it unset (off in the secure profile) or set it to false; "
+                        "container logs stay under hadoop_yarn_log_dir on each NodeManager")
 
 
 @rule

@@ -255,3 +255,11 @@ def test_exclude_file_keeps_decommissioned_hosts_until_a_group_takes_them_back()
     # No file yet (slurp failed): the decommission group only.
     hv = inv.hostvars["hadoop-worker2"].with_overlay(hadoop_exclude_read={"failed": True})
     assert render(hv, "hosts.exclude.j2").split() == ["hadoop-worker3"]
+
+
+def test_log_aggregation_off_in_the_secure_profile(local):
+    """With Kerberos, aggregation would need libhadoop.so: the first finished application
+    stopped every NodeManager ("Secure IO is not possible without native code")."""
+    assert local.hostvars["hadoop-worker1"]["hadoop_yarn_log_aggregation_enabled"] is True
+    secure = Inventory(LOCAL, extra_vars={"streamstack_security": "kerberos"})
+    assert secure.hostvars["hadoop-worker1"]["hadoop_yarn_log_aggregation_enabled"] is False

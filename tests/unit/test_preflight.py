@@ -835,3 +835,16 @@ def test_decommissioning_the_last_nodemanager_is_refused():
             host["groups"] = [g for g in host["groups"] if g != "yarn_nodemanager"]
     found = messages(data)
     assert any("groups.yarn_nodemanager=[]" in m and "no NodeManager" in m for m in found), found
+
+
+def test_log_aggregation_refused_in_the_secure_profile():
+    data = healthy()
+    set_all(data, "streamstack_security", "kerberos")
+    set_all(data, "hadoop_yarn_log_aggregation_enabled", True)
+    found = messages(data)
+    assert len(found) == 1 and found[0].startswith(
+        "hadoop-worker1, hadoop-worker2: hadoop_yarn_log_aggregation_enabled=true: with "
+        "streamstack_security=kerberos, YARN's log aggregation needs Hadoop's native "
+        "libhadoop.so"), found
+    set_all(data, "hadoop_yarn_log_aggregation_enabled", "False")
+    assert messages(data) == []
