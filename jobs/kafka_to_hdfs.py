@@ -467,6 +467,11 @@ def main(argv: list[str] | None = None) -> int:
     next_refresh = 0.0
 
     while True:
+        if spark.sparkContext._jsc.sc().isStopped():
+            # An idle query outlives its SparkContext (stopped when the YARN application
+            # ends): exit 1, so that the unit starts the job again.
+            log("failed", error="the SparkContext stopped (its YARN application ended)")
+            return 1
         now = time.monotonic()
         if now >= next_refresh:
             available = list_topics(spark, args.bootstrap_servers, args.kafka_options)

@@ -293,7 +293,18 @@ def main(argv: list[str] | None = None) -> int:
             .option("numRows", str(args.console_rows))
             .start()
         )
-    query.awaitTermination()
+    return wait_for(query, spark)
+
+
+def wait_for(query, spark, every: float = 5.0) -> int:
+    """Until the query ends (its failure raises). An idle query outlives its
+    SparkContext (stopped when the YARN application ends, e.g. after its ApplicationMaster
+    failed twice): then exit 1, so that the unit starts the job again."""
+    while not query.awaitTermination(every):
+        if spark.sparkContext._jsc.sc().isStopped():
+            print("the SparkContext stopped (its YARN application ended): exiting so that "
+                  "the job starts again", file=sys.stderr, flush=True)
+            return 1
     return 0
 
 

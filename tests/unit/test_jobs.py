@@ -97,6 +97,35 @@ def test_wordcount_sends_each_new_count_once():
     assert wordcount.changed_counts(first, sent) == []
 
 
+class _Stoppable:
+    """A query that never ends and a SparkContext that stops after `alive` checks."""
+
+    def __init__(self, alive: int, ends: bool = False):
+        self.alive, self.ends, self.waits = alive, ends, 0
+        self.sparkContext = self
+        self._jsc = self
+
+    def awaitTermination(self, timeout):  # noqa: N802 (PySpark's name)
+        self.waits += 1
+        return self.ends
+
+    def sc(self):
+        return self
+
+    def isStopped(self):  # noqa: N802 (Spark's name)
+        self.alive -= 1
+        return self.alive < 0
+
+
+def test_wordcount_exits_1_when_its_spark_context_stops(capsys):
+    fake = _Stoppable(alive=2)
+    assert wordcount.wait_for(fake, fake, every=0) == 1
+    assert fake.waits == 3
+    assert "SparkContext stopped" in capsys.readouterr().err
+    ended = _Stoppable(alive=2, ends=True)
+    assert wordcount.wait_for(ended, ended, every=0) == 0 and ended.waits == 1
+
+
 def test_wordcount_console_order_is_count_then_word():
     rows = [("b", 1), ("a", 1), ("z", 5), ("été", 2), ("e", 2)]
     assert wordcount.console_order(rows) == [("z", 5), ("e", 2), ("été", 2), ("a", 1),
