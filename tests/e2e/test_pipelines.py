@@ -417,3 +417,54 @@ def test_handout_wordcount_console(node, bootstrap):
     node.run(f"kill {pid}")
     rows = [line.replace(" ", "") for line in text.splitlines() if word in line]
     assert rows and rows[-1] == f"|{word}|3|", text[-2000:]
+
+
+def running_app(host, name: str) -> str | None:
+    """The id of the RUNNING YARN application called `name`, or None."""
+    out = login(host, "yarn application -list -appStates RUNNING 2>/dev/null", 90).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) > 1 and fields[0].startswith("application_") and fields[1] == name:
+            return fields[0]
+    return None
+
+
+def as_spark(host, command: str, timeout: int):
+    """A command as the jobs' user, who owns their YARN applications (with a ticket of
+    its own in the secure profile)."""
+    variables = host.ansible.get_variables()
+    if variables.get("streamstack_security", "none") == "kerberos":
+        realm = variables.get("streamstack_kerberos_realm", "STREAMSTACK.LAB")
+        keytabs = variables.get("streamstack_keytab_dir", "/etc/security/keytabs")
+        command = (f'export KRB5CCNAME="FILE:$(mktemp)"; '
+                   f"kinit -kt {keytabs}/spark.keytab spark@{realm} && {command}; "
+                   'rc=$?; rm -f "${KRB5CCNAME#FILE:}"; exit $rc')
+    return host.run(f"timeout {timeout} runuser -u spark -- bash -lc {q(command)}")
+
+
+def test_jobs_start_again_when_their_yarn_application_ends(node):
+    """A job's YARN application ended under it (killed here; an ApplicationMaster that
+    failed twice does the same): its driver exits and the unit starts a new one."""
+    jobs = ("wordcount", "kafka-to-hdfs")
+    killed: dict[str, str | None] = {}
+    deadline = time.monotonic() + 300  # a job restarted by an earlier test may be starting
+    while time.monotonic() < deadline and not all(killed.get(job) for job in jobs):
+        killed = {job: running_app(node, job) for job in jobs}
+        time.sleep(0 if all(killed.values()) else 10)
+    assert all(killed.values()), killed
+    restarts = {job: int(unit_state(node, f"spark-job-{job}")["NRestarts"]) for job in jobs}
+    for app in killed.values():
+        done = as_spark(node, f"yarn application -kill {app}", 120)
+        assert done.rc == 0, done.stdout[-1000:] + done.stderr[-2000:]
+    now: dict[str, str | None] = {}
+    deadline = time.monotonic() + 420
+    while time.monotonic() < deadline:
+        now = {job: running_app(node, job) for job in jobs}
+        if all(now[job] and now[job] != killed[job] for job in jobs):
+            break
+        time.sleep(10)
+    assert all(now[job] and now[job] != killed[job] for job in jobs), (killed, now)
+    for job in jobs:
+        state = unit_state(node, f"spark-job-{job}")
+        assert state["ActiveState"] == "active" and int(state["NRestarts"]) > restarts[job], \
+            (job, state)
