@@ -19,6 +19,8 @@ import uuid
 
 import pytest
 
+from streamstack import jobs as jobs_cli
+
 INTERNAL_OFFSET = 10000
 WORDCOUNT_INPUT = "Hello-Kafka"
 WORDCOUNT_RESULTS = "wordcount-results"
@@ -169,17 +171,25 @@ def scram_settings(host, properties: str) -> dict:
             "ssl_cafile": "/etc/kafka/tls/ca.crt"}
 
 
+def kerberos(host) -> tuple[str, str] | None:
+    """The realm and keytab directory in the secure profile, None in the plaintext one."""
+    variables = host.ansible.get_variables()
+    if variables.get("streamstack_security", "none") != "kerberos":
+        return None
+    return (variables.get("streamstack_kerberos_realm", "STREAMSTACK.LAB"),
+            variables.get("streamstack_keytab_dir", "/etc/security/keytabs"))
+
+
 def profile(host) -> tuple[dict, str]:
     """kafka-python settings and shell set-up for the inventory's security profile: in
     the secure one, SCRAM as the lab user over TLS (its password from the host's
     client.properties) and a ticket of the lab user in a cache of the test's own."""
-    variables = host.ansible.get_variables()
-    if variables.get("streamstack_security", "none") != "kerberos":
+    secure = kerberos(host)
+    if secure is None:
         return {}, "SPARK_LOGIN=\n"
+    realm, keytabs = secure
     client = scram_settings(host, "/etc/kafka/client.properties")
-    realm = variables.get("streamstack_kerberos_realm", "STREAMSTACK.LAB")
-    keytabs = variables.get("streamstack_keytab_dir", "/etc/security/keytabs")
-    lab_user = variables.get("kerberos_lab_user", "root")
+    lab_user = host.ansible.get_variables().get("kerberos_lab_user", "root")
     env = (f"export KRB5CCNAME=FILE:{WORK}/krb5cc\n"
            f"kinit -kt {keytabs}/{lab_user}.keytab {lab_user}@{realm}\n"
            f"SPARK_LOGIN='--principal spark@{realm} --keytab {keytabs}/spark.keytab'\n")
@@ -422,20 +432,16 @@ def test_handout_wordcount_console(node, bootstrap):
 def running_app(host, name: str) -> str | None:
     """The id of the RUNNING YARN application called `name`, or None."""
     out = login(host, "yarn application -list -appStates RUNNING 2>/dev/null", 90).stdout
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) > 1 and fields[0].startswith("application_") and fields[1] == name:
-            return fields[0]
-    return None
+    return next((app["id"] for app in jobs_cli.parse_yarn_list(out) if app["name"] == name),
+                None)
 
 
 def as_spark(host, command: str, timeout: int):
     """A command as the jobs' user, who owns their YARN applications (with a ticket of
     its own in the secure profile)."""
-    variables = host.ansible.get_variables()
-    if variables.get("streamstack_security", "none") == "kerberos":
-        realm = variables.get("streamstack_kerberos_realm", "STREAMSTACK.LAB")
-        keytabs = variables.get("streamstack_keytab_dir", "/etc/security/keytabs")
+    secure = kerberos(host)
+    if secure is not None:
+        realm, keytabs = secure
         command = (f'export KRB5CCNAME="FILE:$(mktemp)"; '
                    f"kinit -kt {keytabs}/spark.keytab spark@{realm} && {command}; "
                    'rc=$?; rm -f "${KRB5CCNAME#FILE:}"; exit $rc')
