@@ -8,7 +8,7 @@ For each product in ``streamstack.artifacts_catalog`` this module
    of the ``pyspark`` sdist, or the official Apache tarballs (``--source archive``);
 2. stages the installed layout (jars, generated ``bin/`` launchers, default logging
    configuration) and packs it, deterministically, as
-   ``<cache>/dist/<product>-<version>.tar.gz`` with top-level dir ``<product>-<version>/``;
+   ``<cache>/dist/<product>-<version>.tar`` with top-level dir ``<product>-<version>/``;
 3. records in ``<cache>/manifest.json`` the tarball's name, size and sha256 and the sha256
    of every input file.
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import gzip
 import hashlib
 import json
 import os
@@ -49,7 +48,7 @@ from streamstack import launchers
 from streamstack.artifacts_catalog import PRODUCTS, MavenSet, Product
 
 # Bump when the staging/packing code changes the produced trees: every product repacks.
-STAGING_VERSION = 2
+STAGING_VERSION = 3
 MANIFEST_FORMAT = 1
 # Maven plugin used for copy-dependencies; pinned so every machine behaves the same.
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
@@ -354,13 +353,13 @@ class RealResolver:
 
 
 def pack_tree(src: Path, top: str, out: Path) -> None:
-    """Write ``src`` as ``out`` (tar.gz, top dir ``top``), byte-for-byte reproducible."""
+    """Write ``src`` as ``out`` (plain tar, top dir ``top``), byte-for-byte reproducible.
+    Not gzipped: the trees are mostly jars, already compressed (gzip saved 9-11 %), and
+    ansible's unarchive reads a tarball three times (list, diff, extract)."""
     tmp = out.with_name(out.name + ".part")
     entries = sorted(src.rglob("*"), key=lambda p: p.relative_to(src).as_posix())
     with tmp.open("wb") as raw, \
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
-                          compresslevel=6) as gz, \
-            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
 
         def add(path: Path, name: str) -> None:
             info = tar.gettarinfo(str(path), arcname=name)
@@ -782,8 +781,11 @@ def fetch_product(product: Product, cache: Path, source: str, offline: bool,
             "inputs": dict(sorted(all_inputs.items())),
             "notes": notes,
         }
+        previous = manifest["products"].get(product.name, {}).get("tarball")
         manifest["products"][product.name] = entry
         save_manifest(cache, manifest)
+        if previous and previous != entry["tarball"]:
+            (dist / previous).unlink(missing_ok=True)  # an earlier version or format
         status = "packed"
     return {
         "name": product.name,
@@ -870,7 +872,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m streamstack.artifacts",
                                      description="Fetch, verify and pack the products.")
     sub = parser.add_subparsers(dest="command", required=True)
-    f = sub.add_parser("fetch", help="fetch inputs and build <cache>/dist/*.tar.gz")
+    f = sub.add_parser("fetch", help="fetch inputs and build <cache>/dist/*.tar")
     f.add_argument("--offline", action="store_true", help="never touch the network")
     f.add_argument("--source", choices=["maven", "archive"], default="maven")
     f.add_argument("--cache", type=Path, default=None,

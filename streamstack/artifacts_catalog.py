@@ -104,7 +104,7 @@ class Product:
 
     @property
     def tarball(self) -> str:
-        return f"{self.dirname}.tar.gz"
+        return f"{self.dirname}.tar"
 
 
 KAFKA_VERSION = "3.6.1"

@@ -71,10 +71,10 @@ def test_first_fetch_packs_and_records_everything(tmp_path: Path):
     s = run_fetch(tmp_path, res)
     assert s["downloaded"] == 2 and s["bytes"] == sum(len(v) for v in JARS.values())
     assert s["lines"][-1] == f"downloaded=2 bytes={s['bytes']}"
-    tarball = tmp_path / "dist" / "demo-1.0.tar.gz"
+    tarball = tmp_path / "dist" / "demo-1.0.tar"
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     entry = manifest["products"]["demo"]
-    assert entry["tarball"] == "demo-1.0.tar.gz"
+    assert entry["tarball"] == "demo-1.0.tar"
     assert entry["sha256"] == sha(tarball) and entry["size"] == tarball.stat().st_size
     assert entry["version"] == "1.0" and entry["commands"] == ["bin/demo"]
     assert set(entry["inputs"]) == {f"maven/libs/{k}" for k in JARS}
@@ -87,7 +87,7 @@ def test_first_fetch_packs_and_records_everything(tmp_path: Path):
 def test_second_fetch_downloads_and_packs_nothing(tmp_path: Path):
     res = FakeResolver()
     run_fetch(tmp_path, res)
-    tarball = tmp_path / "dist" / "demo-1.0.tar.gz"
+    tarball = tmp_path / "dist" / "demo-1.0.tar"
     mtime = tarball.stat().st_mtime_ns
     s = run_fetch(tmp_path, res)
     assert s["downloaded"] == 0 and s["bytes"] == 0 and s["packed"] == 0
@@ -95,6 +95,22 @@ def test_second_fetch_downloads_and_packs_nothing(tmp_path: Path):
     assert len(res.calls) == 1
     assert tarball.stat().st_mtime_ns == mtime
     assert s["lines"][-1] == "downloaded=0 bytes=0"
+
+
+def test_repacking_removes_the_tarball_of_an_earlier_format(tmp_path: Path):
+    res = FakeResolver()
+    run_fetch(tmp_path, res)
+    manifest_path = tmp_path / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    # What a cache packed before the tarballs were plain tar looks like.
+    old = tmp_path / "dist" / "demo-1.0.tar.gz"
+    old.write_bytes(b"old")
+    manifest["products"]["demo"]["tarball"] = old.name
+    manifest["products"]["demo"]["recipe"] = "an earlier recipe"
+    manifest_path.write_text(json.dumps(manifest))
+    s = run_fetch(tmp_path, res)
+    assert s["packed"] == 1 and s["products"][0]["tarball"] == "demo-1.0.tar"
+    assert not old.exists() and (tmp_path / "dist" / "demo-1.0.tar").is_file()
 
 
 def test_corrupted_input_is_fetched_again(tmp_path: Path):
@@ -192,7 +208,7 @@ def test_resolved_file_that_still_differs_from_manifest_is_an_error(tmp_path: Pa
 def test_corrupted_or_missing_tarball_is_rebuilt_identically(tmp_path: Path):
     res = FakeResolver()
     first = run_fetch(tmp_path, res)
-    tarball = tmp_path / "dist" / "demo-1.0.tar.gz"
+    tarball = tmp_path / "dist" / "demo-1.0.tar"
     original = tarball.read_bytes()
     tarball.write_bytes(b"garbage")
     s = run_fetch(tmp_path, res)
@@ -210,11 +226,12 @@ def test_pack_tree_is_reproducible(tmp_path: Path):
     (src / "bin" / "x").write_text("#!/bin/sh\n")
     (src / "bin" / "x").chmod(0o700)
     (src / "a.txt").write_text("a")
-    pack_tree(src, "p-1", tmp_path / "one.tar.gz")
+    pack_tree(src, "p-1", tmp_path / "one.tar")
     (src / "a.txt").touch()  # mtime changes must not matter
-    pack_tree(src, "p-1", tmp_path / "two.tar.gz")
-    assert (tmp_path / "one.tar.gz").read_bytes() == (tmp_path / "two.tar.gz").read_bytes()
-    with tarfile.open(tmp_path / "one.tar.gz") as tar:
+    pack_tree(src, "p-1", tmp_path / "two.tar")
+    assert (tmp_path / "one.tar").read_bytes() == (tmp_path / "two.tar").read_bytes()
+    # "r:" refuses a compressed tarball.
+    with tarfile.open(tmp_path / "one.tar", "r:") as tar:
         x = tar.getmember("p-1/bin/x")
         assert x.mode == 0o755 and x.uid == 0 and x.uname == "root"
         assert tar.getmember("p-1/a.txt").mode == 0o644
@@ -272,7 +289,7 @@ def test_archive_source_with_override_checksum(tmp_path: Path):
     s = fetch(tmp_path / "cache", source="archive", progress=lines.append, catalog=CATALOG,
               mirror=str(tmp_path / "mirror"), sha512={"demo": digest})
     assert s["downloaded"] == 1 and s["products"][0]["status"] == "packed"
-    with tarfile.open(tmp_path / "cache" / "dist" / "demo-1.0.tar.gz") as tar:
+    with tarfile.open(tmp_path / "cache" / "dist" / "demo-1.0.tar") as tar:
         names = tar.getnames()
     assert "demo-1.0/libs/demo-1.0.jar" in names and "demo-1.0/libs/dep-2.0.jar" in names
     assert not any(n.endswith("README") for n in names)
@@ -329,7 +346,7 @@ def test_cli_prints_one_line_per_product_and_the_summary(tmp_path: Path, monkeyp
     monkeypatch.setattr(artifacts, "RealResolver", lambda mirror=None: FakeResolver())
     assert artifacts.main(["fetch", "--cache", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert any(line.startswith("demo 1.0: packed dist/demo-1.0.tar.gz") for line in out)
+    assert any(line.startswith("demo 1.0: packed dist/demo-1.0.tar") for line in out)
     assert out[-1].startswith("downloaded=2 bytes=")
 
 
