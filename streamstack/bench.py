@@ -126,6 +126,17 @@ def parse_consumer_perf(text: str) -> dict:
             "fetch_mb_per_second": float(out.get("fetch.MB.sec", 0) or 0)}
 
 
+def parse_log_dirs(text: str, topic: str) -> int | None:
+    """Bytes of ``topic`` on disk over every replica, from kafka-log-dirs.sh --describe
+    (its JSON line); None when the output holds no such line."""
+    line = next((x for x in text.splitlines() if x.startswith("{")), None)
+    if line is None:
+        return None
+    return sum(p["size"] for broker in json.loads(line)["brokers"]
+               for log_dir in broker["logDirs"] for p in log_dir["partitions"]
+               if p["partition"].rsplit("-", 1)[0] == topic)
+
+
 DD_LINE = re.compile(r"(?P<bytes>\d+) bytes .*copied, (?P<seconds>[\d.]+) s")
 
 
@@ -817,6 +828,13 @@ def scenario_kafka(ctx: Context) -> tuple[list[dict], dict]:
     topic = at_half["topic"]
     work = "/tmp/streamstack-bench"
     try:
+        # What the shipped compression saves: one replica's bytes over the bytes sent.
+        on_disk = parse_log_dirs(remote.sh(
+            f"kafka-log-dirs.sh --bootstrap-server {bootstrap} --describe "
+            f"--topic-list {topic}", 120).stdout, topic)
+        sent = (at_half.get("records") or 0) * 1024
+        at_half["bytes_on_disk_per_replica"] = on_disk // 3 if on_disk is not None else None
+        at_half["bytes_sent"] = sent
         log("kafka: consumer perf test with the shipped consumer.properties")
         consumer = parse_consumer_perf(remote.sh(
             f"kafka-consumer-perf-test.sh --bootstrap-server {bootstrap} --topic {topic} "
@@ -869,6 +887,10 @@ def scenario_kafka(ctx: Context) -> tuple[list[dict], dict]:
                at_half.get("latency_p99_ms"), "ms", "kafka_p99_half_rate_ms",
                note=f"shipped settings; achieved {at_half.get('records_per_second')} "
                     f"records/s, p50 {at_half.get('latency_p50_ms')} ms"),
+        figure("RF 3 topic: bytes on disk per replica / bytes sent",
+               ratio(at_half.get("bytes_on_disk_per_replica"), at_half.get("bytes_sent")),
+               "x", note="the shipped compression.type on the perf tool's generated "
+                         "payload (other data compresses differently)"),
         figure("RF 3 acks=all, upstream client defaults", defaults.get("mib_per_second"),
                "MiB/s", note=f"p99 {defaults.get('latency_p99_ms')} ms (a full 32 MiB "
                              "buffer's queue)"),

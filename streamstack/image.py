@@ -21,8 +21,8 @@ SUITE = "bookworm"
 # openssh-server: a lab can be reached over SSH like VMs (`lab up --ssh`).
 # prometheus: the monitoring host's package, in the image so a cold `up` does not wait
 # on apt for it (17.6 s of 179 s, provisioning-20261203-103620.json); disabled here, the
-# monitoring role enables it on its one host. acl: the last of the common role's
-# packages, so that role runs no apt update either (6.6 s, provisioning-20261203-181537).
+# monitoring role enables it on its one host. acl and python3-zstandard: the common
+# role's packages, so that role runs no apt update either (6.6 s, provisioning-20261203-181537).
 PACKAGES = [
     "python3",
     "python3-apt",
@@ -37,6 +37,9 @@ PACKAGES = [
     "openssh-server",
     "prometheus",
     "acl",
+    "python3-zstandard",
+    # debootstrap resolves no virtual package: python3-zstandard's cffi backend API.
+    "python3-cffi-backend",
 ]
 DOCKERFILE = PROJECT_ROOT / "templates" / "node.Dockerfile"
 

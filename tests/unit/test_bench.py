@@ -354,3 +354,16 @@ def test_monitoring_split_separates_prometheus_from_the_jvms():
     assert split["monitoring_rss_bytes"] == 100
     assert split["jvm_cpu_cores"] == 0.1
     assert split["monitoring_cpu_cores"] == 0.05
+
+
+def test_parse_log_dirs_sums_the_topics_partitions_on_every_broker():
+    out = ("Querying brokers for log directories information\n"
+           "Received log directory information from brokers 1,2\n"
+           '{"version":1,"brokers":[{"broker":1,"logDirs":[{"logDir":"/d1","error":null,'
+           '"partitions":[{"partition":"bench-x-0","size":100,"offsetLag":0,"isFuture":false},'
+           '{"partition":"bench-x-1","size":50,"offsetLag":0,"isFuture":false},'
+           '{"partition":"bench-x-10-0","size":7,"offsetLag":0,"isFuture":false}]}]},'
+           '{"broker":2,"logDirs":[{"logDir":"/d2","error":null,"partitions":'
+           '[{"partition":"bench-x-0","size":100,"offsetLag":0,"isFuture":false}]}]}]}\n')
+    assert bench.parse_log_dirs(out, "bench-x") == 250
+    assert bench.parse_log_dirs("Querying brokers\n", "bench-x") is None
