@@ -42,12 +42,12 @@ lint: deps ## ruff, ansible-lint (production profile), shellcheck, role docs up 
 
 # The jobs' Spark code runs in the unit tests on a local Spark unpacked from the
 # artifact cache (`make up` fills it); without it those two tests are skipped.
-SPARK_TARBALL := .cache/artifacts/dist/spark-3.5.0.tar.gz
+SPARK_TARBALL := .cache/artifacts/dist/spark-3.5.0.tar
 SPARK_LOCAL := .cache/spark-local/spark-3.5.0
 
 unit: deps ## Unit tests: templates, validation, runner, CLI, the jobs on a local Spark
 	@if [ -f $(SPARK_TARBALL) ] && [ ! -x $(SPARK_LOCAL)/bin/spark-submit ]; then \
-	  mkdir -p $(dir $(SPARK_LOCAL)) && tar -xzf $(SPARK_TARBALL) -C $(dir $(SPARK_LOCAL)); fi
+	  mkdir -p $(dir $(SPARK_LOCAL)) && tar -xf $(SPARK_TARBALL) -C $(dir $(SPARK_LOCAL)); fi
 	STREAMSTACK_SPARK_HOME=$$([ -x $(SPARK_LOCAL)/bin/spark-submit ] && echo $(abspath $(SPARK_LOCAL))) \
 	  $(PYTEST) tests/unit
 
