@@ -833,7 +833,8 @@ def scenario_kafka(ctx: Context) -> tuple[list[dict], dict]:
             f"kafka-log-dirs.sh --bootstrap-server {bootstrap} --describe "
             f"--topic-list {topic}", 120).stdout, topic)
         sent = (at_half.get("records") or 0) * 1024
-        at_half["bytes_on_disk_per_replica"] = on_disk // 3 if on_disk is not None else None
+        at_half["bytes_on_disk_per_replica"] = (on_disk // at_half["replication_factor"]
+                                                if on_disk is not None else None)
         at_half["bytes_sent"] = sent
         log("kafka: consumer perf test with the shipped consumer.properties")
         consumer = parse_consumer_perf(remote.sh(
