@@ -168,10 +168,12 @@ def artifacts_fetch(offline: bool, source: str, rehash: bool) -> None:
               default=3, show_default=True, help="Number of container hosts.")
 @click.option("--inventory", "-i", help="Lab VMs inventory: skip the local containers.")
 @click.option("--check", is_flag=True, help="Dry run: --check --diff, nothing changes.")
+@click.option("--full", is_flag=True,
+              help="Run every role even when no host drifted since the last full run.")
 @ssh_option
 @secure_option
 @prefix_option
-def up(count: int, inventory: str | None, check: bool, ssh: bool, secure: bool,
+def up(count: int, inventory: str | None, check: bool, full: bool, ssh: bool, secure: bool,
        prefix: str) -> None:
     """Everything: engine, image, lab, artifacts, site.yml (ZK, Kafka, HDFS, YARN, Spark, jobs)."""
     started = time.monotonic()
@@ -188,7 +190,8 @@ def up(count: int, inventory: str | None, check: bool, ssh: bool, secure: bool,
                                    hint="set streamstack_security: kerberos in the inventory "
                                         "(inventories/lab does)")
         inventory_path = _inventory(inventory, count, prefix)
-    _run("site.yml", inventory_path, check=check)
+    _run("site.yml", inventory_path, check=check,
+         extravars={"streamstack_full_run": True} if full else None)
     say(f"up in {time.monotonic() - started:.0f}s")
     if inventory is None and not prefix:
         _print_endpoints(ssh)

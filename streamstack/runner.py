@@ -37,6 +37,8 @@ class Summary:
     play_seconds: dict[str, float] = field(default_factory=dict)
     task_seconds: dict[str, float] = field(default_factory=dict)
     changed_tasks: list[str] = field(default_factory=list)
+    # site.yml's first play: whether the roles run, and why (playbooks/converged_check.yml).
+    short_cut: str = ""
 
     @property
     def changed(self) -> int:
@@ -47,6 +49,9 @@ class Summary:
         return not self.failures and all(
             not host.get("failures") and not host.get("dark") for host in self.stats.values()
         )
+
+
+SHORT_CUT_TASK = "Short cut | Say whether the roles run"
 
 
 def failure_message(result: dict) -> str:
@@ -109,6 +114,8 @@ class EventCollector:
             host = data.get("host", "?")
             self.hosts_done.add(host)
             result = data.get("res", {}) or {}
+            if kind == "runner_on_ok" and data.get("task", self.task) == SHORT_CUT_TASK:
+                self.summary.short_cut = str(result.get("msg", ""))
             if kind == "runner_on_ok" and result.get("changed"):
                 self.summary.changed_tasks.append(f"{host}: {data.get('task', self.task)}")
             if kind in FAILED_EVENTS and not data.get("ignore_errors"):
@@ -139,6 +146,8 @@ def format_summary(summary: Summary, run_dir: Path | None = None, slowest: int =
             what = "UNREACHABLE" if failure.unreachable else "failed"
             lines.append(f"  {failure.host}: {what} at '{failure.task}' (play '{failure.play}')")
             lines += [f"      {line}" for line in failure.message.splitlines()]
+    if summary.short_cut:
+        lines.append(f"roles: {summary.short_cut}")
     lines.append("hosts:")
     for host in sorted(summary.stats):
         counts = summary.stats[host]

@@ -7,7 +7,9 @@ back what drifted or changed.
 1. min.insync.replicas of a declared topic changed by hand is set back to the declared
    value by playbooks/kafka.yml;
 2. a new content digest of the Spark jars gives a new archive, uploaded to HDFS, and
-   spark.yarn.archive switches to it (then back, when the digest is the manifest's again).
+   spark.yarn.archive switches to it (then back, when the digest is the manifest's again);
+3. a warm site.yml skips the roles while no host drifted, and runs them all, putting
+   back what changed, once one did (issue 18, item 4).
 """
 
 from __future__ import annotations
@@ -75,3 +77,35 @@ def test_new_jars_digest_uploads_and_switches_the_yarn_archive(node, inventory):
     assert _archive_setting(node) == before
     # The manifest's archive is in HDFS already: switching back uploads nothing.
     assert not any("Upload the jars archive" in t for t in back.changed_tasks)
+
+
+# A file of the common role: putting it back restarts nothing.
+DRIFTED_FILE = "/etc/profile.d/streamstack-java.sh"
+# Far fewer than any full run (the master alone runs more than a hundred tasks).
+SHORT_CUT_TASKS = 15
+
+
+def _tasks_on_busiest_host(summary) -> int:
+    return max(host.get("ok", 0) + host.get("skipped", 0) for host in summary.stats.values())
+
+
+def test_warm_site_yml_skips_the_roles_until_a_host_drifts(node, inventory):  # noqa: F811
+    # Whatever ran before (tests, a playbook alone), one site.yml leaves stamps that match.
+    settled, run_dir = runner.run_playbook("site.yml", inventory, quiet=True)
+    assert settled.ok, runner.format_summary(settled, run_dir)
+    warm, run_dir = runner.run_playbook("site.yml", inventory, quiet=True)
+    assert warm.ok and warm.changed == 0, runner.format_summary(warm, run_dir)
+    assert _tasks_on_busiest_host(warm) < SHORT_CUT_TASKS, warm.stats
+
+    original = node.file(DRIFTED_FILE).content_string
+    assert node.run(f"echo 'export JAVA_HOME=/nowhere' >> {DRIFTED_FILE}").rc == 0
+    repaired, run_dir = runner.run_playbook("site.yml", inventory, quiet=True)
+    assert repaired.ok, runner.format_summary(repaired, run_dir)
+    assert _tasks_on_busiest_host(repaired) > 100, repaired.stats
+    assert any("Export JAVA_HOME" in task for task in repaired.changed_tasks), \
+        repaired.changed_tasks
+    assert node.file(DRIFTED_FILE).content_string == original
+
+    again, run_dir = runner.run_playbook("site.yml", inventory, quiet=True)
+    assert again.ok and again.changed == 0, runner.format_summary(again, run_dir)
+    assert _tasks_on_busiest_host(again) < SHORT_CUT_TASKS, again.stats

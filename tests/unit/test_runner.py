@@ -51,6 +51,16 @@ def test_summary_text_puts_the_failing_host_first():
     assert "plays:" in text and text.index("plays:") > text.index("hosts:")
 
 
+def test_the_short_cut_decision_is_kept_and_shown():
+    collector = runner.EventCollector()
+    collector.handle({"event": "runner_on_ok", "event_data": {
+        "host": "hadoop-master", "task": runner.SHORT_CUT_TASK,
+        "res": {"msg": "full run: hadoop-worker1: the inputs changed"}}}, now=0.0)
+    assert collector.summary.short_cut == "full run: hadoop-worker1: the inputs changed"
+    text = runner.format_summary(collector.summary)
+    assert text.splitlines()[0] == "roles: full run: hadoop-worker1: the inputs changed"
+
+
 def test_message_prefers_msg_then_stderr_and_keeps_the_tail():
     long_stderr = "\n".join(map(str, range(40)))
     assert runner.failure_message({"stderr": long_stderr}).splitlines()[-1] == "39"

@@ -1,0 +1,67 @@
+"""Action plugin of streamstack_converged: the controller's half.
+
+Computes the digest of the run's inputs (streamstack.converged.input_digest) and, to
+record, hands the module what the callback plugin streamstack_watch saw this run's tasks
+manage on the host. A run that asks for part of the work (tags, limit, ...) or sets
+streamstack_full_run (or the environment's STREAMSTACK_FULL_RUN) is never short cut, and
+a partial run records no stamp.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from ansible import context
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
+from ansible.utils.vars import load_extra_vars
+
+try:
+    from streamstack import converged
+except ImportError:  # plain ansible-playbook from a checkout: the package is next door
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from streamstack import converged
+
+
+class ActionModule(ActionBase):
+    _requires_connection = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        args = dict(self._task.args)
+        state = args.get("state", "check")
+        cli_args = dict(context.CLIARGS)
+        partial = converged.partial_run_reason(cli_args)
+        if state == "record" and partial:
+            # Part of the work was done: the host may not look as a full run leaves it.
+            return {**result, "changed": False, "skipped": True,
+                    "msg": f"no stamp recorded: {partial}"}
+        if state == "check":
+            reason = partial
+            if boolean(task_vars.get(converged.FULL_RUN_VARIABLE, False), strict=False):
+                reason = f"{converged.FULL_RUN_VARIABLE} is true"
+            elif os.environ.get(converged.FULL_RUN_ENVIRONMENT):
+                reason = f"{converged.FULL_RUN_ENVIRONMENT} is set"
+            if reason:
+                return {**result, "changed": False, "converged": False, "reason": reason}
+        project_root = Path(__file__).resolve().parents[2]
+        module_args = {
+            "state": state,
+            "input_digest": converged.input_digest(
+                project_root,
+                [str(source) for source in task_vars.get("ansible_inventory_sources") or []],
+                load_extra_vars(self._loader),
+                [str(name) for name in args.get("inputs") or []]),
+        }
+        if "stamp_path" in args:
+            module_args["stamp_path"] = args["stamp_path"]
+        if state == "record":
+            seen = converged.WATCHED.get(task_vars.get("inventory_hostname"), {})
+            module_args["paths"] = sorted(seen.get("paths", ()))
+            module_args["units"] = sorted(seen.get("units", ()))
+        result.update(self._execute_module(module_name="streamstack_converged",
+                                           module_args=module_args, task_vars=task_vars))
+        return result

@@ -1,0 +1,44 @@
+"""Callback plugin: what each host's tasks manage, for the stamp of a full run.
+
+Every result of a file-writing task (template, copy, file, lineinfile, ...), of a stat
+and of a systemd/service task on the host itself (not delegated) adds its path or unit
+to streamstack.converged.WATCHED, which the streamstack_converged action records on the
+host at the end of site.yml. Results hidden by no_log carry no path, so files with
+secrets are not watched.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ansible.plugins.callback import CallbackBase
+
+DOCUMENTATION = r"""
+name: streamstack_watch
+type: aggregate
+short_description: Collect the paths and units each host's tasks manage
+description:
+  - Feeds the streamstack_converged action (the warm site.yml's short cut).
+"""
+
+try:
+    from streamstack import converged
+except ImportError:  # plain ansible-playbook from a checkout: the package is next door
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from streamstack import converged
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "streamstack_watch"
+    CALLBACK_NEEDS_ENABLED = False
+
+    def v2_runner_on_ok(self, result):
+        task = result.task
+        if task.delegate_to or task.connection == "local" or \
+                result.result.get("_ansible_delegated_vars"):
+            return
+        converged.remember(result.host.get_name(), task.resolved_action or task.action,
+                           result.result)

@@ -1,0 +1,187 @@
+"""The warm site.yml's short cut (streamstack/converged.py, the streamstack_converged
+module and filter): what a full run watches, when the inputs count as changed, when a
+host counts as drifted, and the all-or-nothing decision for the lab."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from streamstack import converged
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MODULE = _load(ROOT / "plugins/modules/streamstack_converged.py", "streamstack_converged_module")
+FILTER = _load(ROOT / "plugins/filter/converged.py", "streamstack_filter_converged")
+
+
+def test_file_tasks_watch_their_destination_and_loops_skip_skipped_items():
+    assert converged.watched("ansible.builtin.template",
+                             {"dest": "/etc/kafka/server-0.properties"}) \
+        == ({"/etc/kafka/server-0.properties"}, set())
+    paths, _ = converged.watched("ansible.builtin.file", {"results": [
+        {"path": "/var/lib/kafka/"}, {"path": "/var/log/kafka", "skipped": True},
+        {"path": "relative/ignored"}, {"path": "/failed", "failed": True}]})
+    assert paths == {"/var/lib/kafka"}
+
+
+def test_stat_watches_what_it_read_even_when_missing():
+    found = {"stat": {"exists": True, "path": "/opt/kafka-3.6.1/.streamstack-ab"}}
+    missing = {"stat": {"exists": False},
+               "invocation": {"module_args": {"path": "/opt/spark-3.5.0/.streamstack-cd"}}}
+    paths, _ = converged.watched("stat", {"results": [found, missing]})
+    assert paths == {"/opt/kafka-3.6.1/.streamstack-ab", "/opt/spark-3.5.0/.streamstack-cd"}
+
+
+def test_service_tasks_watch_their_unit_and_other_tasks_nothing():
+    assert converged.watched("ansible.builtin.systemd_service", {"name": "zookeeper"}) \
+        == (set(), {"zookeeper.service"})
+    assert converged.watched("systemd", {"name": "kafka@0.service"}) == (set(), {"kafka@0.service"})
+    assert converged.watched("ansible.builtin.command", {"cmd": "touch /etc/x"}) == (set(), set())
+
+
+def test_remember_collects_per_host(monkeypatch):
+    monkeypatch.setattr(converged, "WATCHED", {})
+    converged.remember("h1", "copy", {"dest": "/etc/a"})
+    converged.remember("h1", "service", {"name": "prometheus"})
+    converged.remember("h2", "debug", {"msg": "x"})
+    wanted = {"h1": {"paths": {"/etc/a"}, "units": {"prometheus.service"}}}
+    assert wanted == converged.WATCHED
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "roles/kafka/tasks").mkdir(parents=True)
+    (tmp_path / "roles/kafka/tasks/main.yml").write_text("- name: x\n")
+    (tmp_path / "roles/kafka/tasks/__pycache__").mkdir()
+    (tmp_path / "site.yml").write_text("---\n")
+    inventory = tmp_path / "inv"
+    (inventory / "group_vars").mkdir(parents=True)
+    (inventory / "hosts.yml").write_text("all: {}\n")
+    (inventory / "group_vars/all.yml").write_text("kafka_heap: 256m\n")
+    return tmp_path
+
+
+def _digest(project, extra=None, sources=None):
+    return converged.input_digest(project, sources or [str(project / "inv/hosts.yml")],
+                                  extra or {}, [str(project / "manifest.json")])
+
+
+def test_input_digest_follows_roles_inventory_vars_and_extra_vars(project):
+    first = _digest(project)
+    assert _digest(project) == first
+    (project / "roles/kafka/tasks/__pycache__/main.cpython-311.pyc").write_bytes(b"\0")
+    assert _digest(project) == first, "compiled Python is not an input"
+    (project / "inv/group_vars/all.yml").write_text("kafka_heap: 512m\n")
+    second = _digest(project)
+    assert second != first, "group_vars beside a file inventory are inputs"
+    (project / "roles/kafka/tasks/main.yml").write_text("- name: y\n")
+    third = _digest(project)
+    assert third != second
+    assert _digest(project, {"kafka_heap": "1g"}) != third
+    assert _digest(project, {"streamstack_full_run": True}) == third, \
+        "asking for a full run is not an input"
+    (project / "manifest.json").write_text("{}")
+    assert _digest(project) != third, "an artifacts manifest that appears is an input"
+
+
+def test_partial_runs_are_named_by_their_flag():
+    assert converged.partial_run_reason({"tags": ("all",), "skip_tags": ()}) is None
+    assert converged.partial_run_reason({"tags": ("kafka",)}) == "--tags was given"
+    assert converged.partial_run_reason({"subset": "hadoop-worker1"}) == "--limit was given"
+    assert converged.partial_run_reason({"skip_tags": ("topics",)}) == "--skip-tags was given"
+
+
+def test_the_lab_is_short_cut_only_when_every_host_is():
+    ok = {"converged": True, "recorded_at": "2026-12-06T03:00:00Z"}
+    later = {"converged": True, "recorded_at": "2026-12-06T03:05:00Z"}
+    hostvars = {"a": {"check": ok}, "b": {"check": later}}
+    decided = FILTER.streamstack_lab_converged(["a", "b"], hostvars, "check")
+    assert decided["converged"] is True
+    assert "2026-12-06T03:00:00Z" in decided["message"]
+    hostvars["b"] = {"check": {"converged": False, "reason": "unit kafka@1.service (up -> failed)"}}
+    hostvars["c"] = {}
+    decided = FILTER.streamstack_lab_converged(["a", "b", "c"], hostvars, "check")
+    assert decided["converged"] is False
+    assert "b: unit kafka@1.service" in decided["message"]
+    assert "c: not checked (not reached)" in decided["message"]
+    assert FILTER.streamstack_lab_converged([], {}, "check")["converged"] is False
+
+
+def test_the_decision_names_at_most_three_hosts():
+    hostvars = {name: {} for name in "abcde"}
+    message = FILTER.streamstack_lab_converged(list("abcde"), hostvars, "check")["message"]
+    assert message.endswith("(and 2 more)")
+
+
+def test_paths_are_described_by_type_owner_and_content(tmp_path):
+    target = tmp_path / "zoo.cfg"
+    target.write_text("tickTime=2000\n")
+    os.chmod(target, 0o640)
+    described = MODULE.describe_path(str(target))
+    assert described.startswith("file 640 ") and " sha1 " in described
+    (tmp_path / "link").symlink_to(target)
+    assert MODULE.describe_path(str(tmp_path / "link")) == f"link {target}"
+    assert MODULE.describe_path(str(tmp_path)).startswith("dir ")
+    assert MODULE.describe_path(str(tmp_path / "nothing")) == "absent"
+    target.write_text("tickTime=3000\n")
+    assert MODULE.describe_path(str(target)) != described
+
+
+def test_unit_states_count_restarting_as_up():
+    text = ("Id=kafka@0.service\nActiveState=activating\nUnitFileState=enabled\n\n"
+            "Id=zookeeper.service\nActiveState=failed\nUnitFileState=enabled\n\n"
+            "Id=prometheus.service\nActiveState=active\nUnitFileState=\n")
+    assert MODULE.parse_unit_states(text) == {"kafka@0.service": "up enabled",
+                                              "zookeeper.service": "failed enabled",
+                                              "prometheus.service": "up -"}
+
+
+def test_record_then_check_then_drift(tmp_path):
+    stamp = str(tmp_path / "stamp/converged.json")
+    managed = tmp_path / "server.properties"
+    managed.write_text("broker.id=0\n")
+    assert MODULE.check(stamp, "d1")["reason"].startswith("no stamp")
+    recorded = MODULE.record(stamp, "d1", [str(managed)], [], check_mode=False)
+    assert recorded["changed"] is True and os.stat(stamp).st_mode & 0o777 == 0o600
+    assert MODULE.check(stamp, "d1") == {"converged": True, "reason": "",
+                                         "recorded_at": recorded["recorded_at"]}
+    assert MODULE.record(stamp, "d1", [str(managed)], [], check_mode=False)["changed"] is False
+    assert "inputs changed" in MODULE.check(stamp, "d2")["reason"]
+    managed.write_text("broker.id=1\n")
+    drift = MODULE.check(stamp, "d1")
+    assert drift["converged"] is False and str(managed) in drift["reason"]
+
+
+def test_record_keeps_earlier_paths_and_check_mode_writes_nothing(tmp_path):
+    stamp = tmp_path / "converged.json"
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.write_text("a")
+    second.write_text("b")
+    MODULE.record(str(stamp), "d1", [str(first)], [], check_mode=False)
+    MODULE.record(str(stamp), "d1", [str(second)], [], check_mode=False)
+    described = json.loads(stamp.read_text())["described"]
+    assert f"path {first}" in described and f"path {second}" in described
+    before = stamp.read_text()
+    MODULE.record(str(stamp), "d9", [str(first)], [], check_mode=True)
+    assert stamp.read_text() == before
+
+
+def test_record_without_a_watch_list_removes_the_stamp(tmp_path):
+    stamp = tmp_path / "converged.json"
+    (tmp_path / "a").write_text("a")
+    MODULE.record(str(stamp), "d1", [str(tmp_path / "a")], [], check_mode=False)
+    done = MODULE.record(str(stamp), "d1", [], [], check_mode=False)
+    assert done["changed"] is True and not stamp.exists()
