@@ -367,3 +367,13 @@ def test_parse_log_dirs_sums_the_topics_partitions_on_every_broker():
            '[{"partition":"bench-x-0","size":100,"offsetLag":0,"isFuture":false}]}]}]}\n')
     assert bench.parse_log_dirs(out, "bench-x") == 250
     assert bench.parse_log_dirs("Querying brokers\n", "bench-x") is None
+
+
+def test_a_warm_run_counts_as_short_cut_by_the_tasks_of_its_busiest_host():
+    short = {"stats": {"m": {"ok": 7, "changed": 0}, "w": {"ok": 4, "skipped": 1}}}
+    full = {"stats": {"m": {"ok": 151, "skipped": 36}, "w": {"ok": 81, "skipped": 24}}}
+    assert bench.tasks_on_busiest_host(short) == 7
+    assert bench.tasks_on_busiest_host(full) == 187
+    assert bench.tasks_on_busiest_host(short) <= bench.SHORT_CUT_MAX_TASKS
+    assert bench.tasks_on_busiest_host(full) > bench.SHORT_CUT_MAX_TASKS
+    assert bench.short_cut_note({"warm_short_cut": False}) == "no short cut: the roles ran"
