@@ -20,6 +20,8 @@ description:
     (active or not, enabled or not), the users, groups, installed packages, memory and CPUs.
   - Paths and units of earlier stamps stay watched (a warm run skips tasks that a cold
     one ran). Without any path or unit to record, the stamp is removed instead.
+  - I(state=start) marks the stamp as being replaced: a full run that stops before its
+    end (failure, interrupt) leaves it marked, and the next check is not converged.
   - I(state=check) reads the stamp and describes the same things again. The host is
     converged when the input digest is the same and nothing differs; otherwise the reason
     names what differs.
@@ -28,9 +30,9 @@ description:
   - Supports check mode (nothing is written).
 options:
   state:
-    description: Compare with the stamp, or write it.
+    description: Compare with the stamp, mark it as being replaced, or write it.
     type: str
-    choices: [check, record]
+    choices: [check, start, record]
     default: check
   input_digest:
     description: Digest of the run's inputs, computed on the controller.
@@ -151,6 +153,9 @@ def check(stamp_path: str, input_digest: str) -> dict:
     if stamp is None:
         return {"converged": False, "reason": f"no stamp of a full run ({stamp_path})"}
     result = {"converged": False, "recorded_at": stamp.get("recorded_at")}
+    if stamp.get("replaced_since"):
+        return {**result, "reason": f"the run started at {stamp['replaced_since']} recorded "
+                                    "no stamp (it failed, was stopped or was partial)"}
     if stamp.get("input_digest") != input_digest:
         return {**result, "reason": "the inputs changed (playbooks, roles, inventory, "
                                     "extra vars or artifacts) since the last full run"}
@@ -163,6 +168,28 @@ def check(stamp_path: str, input_digest: str) -> dict:
         return {**result, "reason": "changed since the last full run: "
                                     + "; ".join(changed[:2]) + more}
     return {**result, "converged": True, "reason": ""}
+
+
+def _write(stamp_path: str, stamp: dict) -> None:
+    os.makedirs(os.path.dirname(stamp_path), mode=0o755, exist_ok=True)
+    partial = f"{stamp_path}.new"
+    with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
+              encoding="utf-8") as handle:
+        json.dump(stamp, handle, indent=1, sort_keys=True)
+    os.replace(partial, stamp_path)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def start(stamp_path: str, check_mode: bool) -> dict:
+    stamp = read_stamp(stamp_path)
+    if stamp is None or stamp.get("replaced_since"):
+        return {"changed": False, "converged": False, "reason": ""}
+    if not check_mode:
+        _write(stamp_path, {**stamp, "replaced_since": _now()})
+    return {"changed": True, "converged": False, "reason": ""}
 
 
 def record(stamp_path: str, input_digest: str, paths: list[str], units: list[str],
@@ -179,19 +206,14 @@ def record(stamp_path: str, input_digest: str, paths: list[str], units: list[str
     paths = set(paths) | {key[5:] for key in recorded if key.startswith("path ")}
     units = set(units) | {key[5:] for key in recorded if key.startswith("unit ")}
     described = describe_host(sorted(paths), sorted(units))
-    if previous.get("input_digest") == input_digest and previous.get("described") == described:
+    if previous.get("input_digest") == input_digest and previous.get("described") == described \
+            and not previous.get("replaced_since"):
         return {"changed": False, "converged": True, "reason": "",
                 "recorded_at": previous.get("recorded_at")}
-    stamp = {"version": STAMP_VERSION, "input_digest": input_digest,
-             "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    stamp = {"version": STAMP_VERSION, "input_digest": input_digest, "recorded_at": _now(),
              "described": described}
     if not check_mode:
-        os.makedirs(os.path.dirname(stamp_path), mode=0o755, exist_ok=True)
-        partial = f"{stamp_path}.new"
-        with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
-                  encoding="utf-8") as handle:
-            json.dump(stamp, handle, indent=1, sort_keys=True)
-        os.replace(partial, stamp_path)
+        _write(stamp_path, stamp)
     return {"changed": True, "converged": True, "reason": "",
             "recorded_at": stamp["recorded_at"], "watched": len(described)}
 
@@ -199,7 +221,8 @@ def record(stamp_path: str, input_digest: str, paths: list[str], units: list[str
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "state": {"type": "str", "choices": ["check", "record"], "default": "check"},
+            "state": {"type": "str", "choices": ["check", "start", "record"],
+                      "default": "check"},
             "input_digest": {"type": "str", "required": True},
             "paths": {"type": "list", "elements": "str", "default": []},
             "units": {"type": "list", "elements": "str", "default": []},
@@ -210,6 +233,8 @@ def main() -> None:
     params = module.params
     if params["state"] == "check":
         module.exit_json(changed=False, **check(params["stamp_path"], params["input_digest"]))
+    if params["state"] == "start":
+        module.exit_json(**start(params["stamp_path"], module.check_mode))
     module.exit_json(**record(params["stamp_path"], params["input_digest"], params["paths"],
                               params["units"], module.check_mode))
 

@@ -185,3 +185,20 @@ def test_record_without_a_watch_list_removes_the_stamp(tmp_path):
     MODULE.record(str(stamp), "d1", [str(tmp_path / "a")], [], check_mode=False)
     done = MODULE.record(str(stamp), "d1", [], [], check_mode=False)
     assert done["changed"] is True and not stamp.exists()
+
+
+def test_a_run_that_records_nothing_after_start_is_never_taken_for_converged(tmp_path):
+    stamp = str(tmp_path / "converged.json")
+    managed = tmp_path / "zoo.cfg"
+    managed.write_text("tickTime=2000\n")
+    assert MODULE.start(stamp, check_mode=False)["changed"] is False, "no stamp to mark"
+    MODULE.record(stamp, "d1", [str(managed)], [], check_mode=False)
+    assert MODULE.start(stamp, check_mode=True)["changed"] is True
+    assert MODULE.check(stamp, "d1")["converged"] is True, "check mode marked nothing"
+    assert MODULE.start(stamp, check_mode=False)["changed"] is True
+    stopped = MODULE.check(stamp, "d1")
+    assert stopped["converged"] is False and "recorded no stamp" in stopped["reason"]
+    assert MODULE.start(stamp, check_mode=False)["changed"] is False, "marked once"
+    recorded = MODULE.record(stamp, "d1", [str(managed)], [], check_mode=False)
+    assert recorded["changed"] is True
+    assert MODULE.check(stamp, "d1")["converged"] is True
