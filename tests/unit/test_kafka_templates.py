@@ -125,8 +125,7 @@ def test_tuning_off_renders_upstream_defaults_only(local):
     plain = broker_props(Inventory(LOCAL, extra_vars={"kafka_tuning": False}), "hadoop-master", 0)
     tuning_keys = {"num.network.threads", "num.io.threads", "background.threads",
                    "socket.send.buffer.bytes", "socket.receive.buffer.bytes",
-                   "replica.socket.receive.buffer.bytes", "replica.fetch.min.bytes",
-                   "replica.fetch.wait.max.ms", "log.segment.bytes",
+                   "replica.socket.receive.buffer.bytes", "log.segment.bytes",
                    "group.initial.rebalance.delay.ms"}
     assert tuning_keys <= set(tuned)
     assert not tuning_keys & set(plain)
