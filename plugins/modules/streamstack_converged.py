@@ -20,7 +20,7 @@ description:
     (active or not, enabled or not), the users, groups, installed packages, memory and CPUs.
   - Paths and units of earlier stamps stay watched (a warm run skips tasks that a cold
     one ran). Without any path or unit to record, the stamp is removed instead.
-  - I(state=start) marks the stamp as being replaced: a full run that stops before its
+  - I(state=start) marks the stamp as being replaced, so that a full run that stops before its
     end (failure, interrupt) leaves it marked, and the next check is not converged.
   - I(state=check) reads the stamp and describes the same things again. The host is
     converged when the input digest is the same and nothing differs; otherwise the reason
