@@ -20,7 +20,6 @@ import json
 import os
 from pathlib import Path
 
-STAMP_PATH = "/var/lib/streamstack/converged.json"
 # Runs with any of these are never short cut: they ask for part of the work on purpose.
 PARTIAL_RUN_OPTIONS = {"tags": "--tags", "skip_tags": "--skip-tags", "subset": "--limit",
                        "start_at_task": "--start-at-task", "step": "--step"}
