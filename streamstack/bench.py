@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import PROJECT_ROOT, __version__
+from . import PROJECT_ROOT, __version__, converged
 
 BENCH_DIR = PROJECT_ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
@@ -495,7 +495,6 @@ def controller_cost_per_task(ctx: Context) -> dict:
 
 # A run with more tasks than this on its busiest host did not take site.yml's short cut.
 SHORT_CUT_MAX_TASKS = 15
-FULL_RUN = {"streamstack_full_run": True}
 
 
 def tasks_on_busiest_host(run: dict) -> int:
@@ -514,7 +513,7 @@ def provision_size(ctx: Context, hosts: int) -> dict:
     settled = settle(ctx)
     warm = run_playbook(ctx, "site.yml", f"warm site.yml, {hosts} host(s)")
     warm_full = run_playbook(ctx, "site.yml", f"warm full site.yml, {hosts} host(s)",
-                             extravars=FULL_RUN)
+                             extravars=converged.FULL_RUN)
     memory = lab_memory_bytes(ctx)
     return {"hosts": hosts, "lab_up_seconds": round(lab_seconds, 1), "cold": cold,
             "settle_before_warm": settled, "warm": warm, "warm_full": warm_full,
@@ -606,7 +605,7 @@ def scenario_connection(ctx: Context) -> tuple[list[dict], dict]:
         cold = run_playbook(ctx, "site.yml", f"cold site.yml over {connection}")
         settled = settle(ctx)
         warm = run_playbook(ctx, "site.yml", f"warm site.yml over {connection}",
-                            extravars=FULL_RUN)
+                            extravars=converged.FULL_RUN)
         details[connection] = {"lab_up_seconds": round(lab_seconds, 1), "cold": cold,
                                "settle_before_warm": settled, "warm": warm}
     # The next scenarios build (ensure_lab) and measure a lab as make up makes it.
@@ -649,7 +648,7 @@ def scenario_security(ctx: Context) -> tuple[list[dict], dict]:
         cold = run_playbook(ctx, "site.yml", f"cold site.yml, security {profile}")
         settled = settle(ctx)
         warm = run_playbook(ctx, "site.yml", f"warm site.yml, security {profile}",
-                            extravars=FULL_RUN)
+                            extravars=converged.FULL_RUN)
         remote = pipeline.Remote(ctx.inventory)
         bootstrap = pipeline.bootstrap_of(remote)
         containers = [f"{ctx.prefix}{h}" for h in jobs._inventory_hosts(ctx.inventory, "all")]

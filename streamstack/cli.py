@@ -12,7 +12,18 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from . import PROJECT_ROOT, bench, collections, engine, image, lab, layout, restart, runner
+from . import (
+    PROJECT_ROOT,
+    bench,
+    collections,
+    converged,
+    engine,
+    image,
+    lab,
+    layout,
+    restart,
+    runner,
+)
 from .errors import StreamstackError
 
 console = Console(highlight=False)
@@ -191,7 +202,7 @@ def up(count: int, inventory: str | None, check: bool, full: bool, ssh: bool, se
                                         "(inventories/lab does)")
         inventory_path = _inventory(inventory, count, prefix)
     _run("site.yml", inventory_path, check=check,
-         extravars={"streamstack_full_run": True} if full else None)
+         extravars=converged.FULL_RUN if full else None)
     say(f"up in {time.monotonic() - started:.0f}s")
     if inventory is None and not prefix:
         _print_endpoints(ssh)

@@ -25,6 +25,8 @@ PARTIAL_RUN_OPTIONS = {"tags": "--tags", "skip_tags": "--skip-tags", "subset": "
                        "start_at_task": "--start-at-task", "step": "--step"}
 FULL_RUN_VARIABLE = "streamstack_full_run"
 FULL_RUN_ENVIRONMENT = "STREAMSTACK_FULL_RUN"
+# The extra vars of a run that runs every role (streamstack up --full, the bench).
+FULL_RUN = {FULL_RUN_VARIABLE: True}
 
 _FILE_ACTIONS = {"template", "copy", "file", "lineinfile", "blockinfile", "replace", "ini_file"}
 _UNIT_ACTIONS = {"systemd", "systemd_service", "service"}

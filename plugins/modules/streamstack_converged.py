@@ -139,6 +139,12 @@ def differences(recorded: dict[str, str], now: dict[str, str]) -> list[str]:
             for key in sorted(recorded) if now.get(key) != recorded[key]]
 
 
+def watched_in(described: dict[str, str]) -> tuple[list[str], list[str]]:
+    """The paths and units a stamp describes."""
+    return ([key[5:] for key in described if key.startswith("path ")],
+            [key[5:] for key in described if key.startswith("unit ")])
+
+
 def read_stamp(stamp_path: str) -> dict | None:
     try:
         with open(stamp_path, encoding="utf-8") as handle:
@@ -160,8 +166,7 @@ def check(stamp_path: str, input_digest: str) -> dict:
         return {**result, "reason": "the inputs changed (playbooks, roles, inventory, "
                                     "extra vars or artifacts) since the last full run"}
     recorded = stamp.get("described") or {}
-    paths = [key[5:] for key in recorded if key.startswith("path ")]
-    units = [key[5:] for key in recorded if key.startswith("unit ")]
+    paths, units = watched_in(recorded)
     changed = differences(recorded, describe_host(paths, units))
     if changed:
         more = f" and {len(changed) - 2} more" if len(changed) > 2 else ""
@@ -203,8 +208,9 @@ def record(stamp_path: str, input_digest: str, paths: list[str], units: list[str
                 "reason": "no watch list from callback streamstack_watch: no stamp"}
     # What earlier full runs managed stays watched: a warm run skips tasks a cold one ran.
     recorded = previous.get("described") or {}
-    paths = set(paths) | {key[5:] for key in recorded if key.startswith("path ")}
-    units = set(units) | {key[5:] for key in recorded if key.startswith("unit ")}
+    recorded_paths, recorded_units = watched_in(recorded)
+    paths = set(paths) | set(recorded_paths)
+    units = set(units) | set(recorded_units)
     described = describe_host(sorted(paths), sorted(units))
     if previous.get("input_digest") == input_digest and previous.get("described") == described \
             and not previous.get("replaced_since"):

@@ -32,7 +32,7 @@ from reliability_lib import (
     wait_no_under_replicated,
 )
 
-from streamstack import jobs, runner
+from streamstack import converged, jobs, runner
 from streamstack import lab as lab_mod
 from streamstack.engine import docker
 
@@ -237,7 +237,7 @@ def test_5_site_rerun_on_loaded_cluster_changes_and_restarts_nothing(node, boots
     started = time.monotonic()
     # Every role runs (no short cut): the point is that they change nothing under load.
     summary, run_dir = runner.run_playbook("site.yml", inventory, quiet=True,
-                                           extravars={"streamstack_full_run": True})
+                                           extravars=converged.FULL_RUN)
     duration = round(time.monotonic() - started, 1)
     sent = load.stop()
     check = load.verify()
