@@ -235,12 +235,13 @@ def test_wordcount_unit():
     assert "--packages" not in argv
     assert one(sections["Install"], "WantedBy") == "multi-user.target"
     # The JMX agent: the driver on 7080 (first job), each executor on 400<id>, with the
-    # rule file shipped into its container.
+    # rule file shipped into its container; the job's own JVM options kept after it.
     confs = dict(argv[i + 1].split("=", 1) for i, word in enumerate(argv) if word == "--conf")
     agent = "-javaagent:/opt/jmx_exporter/jmx_prometheus_javaagent-1.0.1.jar="
     assert confs["spark.driver.extraJavaOptions"] == (
-        agent + "7080:/opt/streamstack-jobs/jmx-exporter.yml")
-    assert confs["spark.executor.extraJavaOptions"] == agent + "400{{EXECUTOR_ID}}:jmx-exporter.yml"
+        agent + "7080:/opt/streamstack-jobs/jmx-exporter.yml -XX:TieredStopAtLevel=1")
+    assert confs["spark.executor.extraJavaOptions"] == (
+        agent + "400{{EXECUTOR_ID}}:jmx-exporter.yml -XX:TieredStopAtLevel=1")
     assert confs["spark.yarn.dist.files"] == "/opt/streamstack-jobs/jmx-exporter.yml"
 
 
