@@ -377,3 +377,16 @@ def test_a_warm_run_counts_as_short_cut_by_the_tasks_of_its_busiest_host():
     assert bench.tasks_on_busiest_host(short) <= bench.SHORT_CUT_MAX_TASKS
     assert bench.tasks_on_busiest_host(full) > bench.SHORT_CUT_MAX_TASKS
     assert bench.short_cut_note({"warm_short_cut": False}) == "no short cut: the roles ran"
+
+
+def test_warm_short_cut_is_the_median_of_its_runs_with_the_most_changed():
+    runs = [{"seconds": 4.6, "changed": 0, "changed_tasks": []},
+            {"seconds": 3.2, "changed": 1, "changed_tasks": ["h: Kafka | x"]},
+            {"seconds": 3.4, "changed": 0, "changed_tasks": []}]
+    warm = bench.median_run(runs)
+    assert warm["seconds"] == 3.4
+    assert warm["changed"] == 1 and warm["changed_tasks"] == ["h: Kafka | x"]
+    assert warm["runs_seconds"] == [4.6, 3.2, 3.4]
+    note = bench.short_cut_note({"warm_short_cut": True, "warm": warm})
+    assert note == ("short cut: roles skipped, no host drifted, median of 3 runs "
+                    "(4.6, 3.2, 3.4 s)")
