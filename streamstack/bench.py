@@ -497,7 +497,7 @@ def controller_cost_per_task(ctx: Context) -> dict:
 SHORT_CUT_MAX_TASKS = 15
 # A short-cut run takes a few seconds, so one run swings with whatever else the 2 cores
 # do at that second (one in bench/results/provisioning-20261206-061919.json took 4.6 s
-# at 5 hosts, 3.2-3.3 s by hand on the same code): the median of three.
+# at 5 hosts, 3.2-3.4 s by hand on the same code): the median of three.
 WARM_SHORT_CUT_RUNS = 3
 
 
