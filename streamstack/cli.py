@@ -108,6 +108,14 @@ ssh_option = click.option(
          "key only, host keys checked (the lab's key and known_hosts are under .cache/labs/).")
 
 
+vm_option = click.option(
+    "--vm", is_flag=True,
+    help=f"Hosts as VMs come: a bare Debian 12 image (systemd, sshd, sudo, python3, "
+         f"ca-certificates), the five hosts {', '.join(layout.VM_HOSTS)} with the roles "
+         f"spread otherwise than the handout, reached over SSH as {lab.VM_USER}; the roles "
+         "install everything else. Kept with the lab until `down --purge`.")
+
+
 secure_option = click.option(
     "--secure", is_flag=True,
     help="The secure profile (streamstack_security: kerberos): TLS + SASL for Kafka and "
@@ -120,14 +128,16 @@ secure_option = click.option(
 @click.option("--publish/--no-publish", default=True, show_default=True,
               help="Publish Kafka and web UI ports on 127.0.0.1.")
 @ssh_option
+@vm_option
 @secure_option
 @prefix_option
-def lab_up(count: int, publish: bool, ssh: bool, secure: bool, prefix: str) -> None:
+def lab_up(count: int, publish: bool, ssh: bool, vm: bool, secure: bool, prefix: str) -> None:
     """Create and start the container hosts (systemd inside)."""
     engine.ensure_engine(fix=False)
-    tag, _ = image.build(progress=say)
-    inventory = lab.up(tag, count=count, lab=_lab(prefix), publish=publish, ssh=ssh,
-                       secure=secure, progress=say)
+    the_lab = _lab(prefix)
+    tag, _ = image.build(bare=vm or the_lab.vm, progress=say)
+    inventory = lab.up(tag, count=count, lab=the_lab, publish=publish, ssh=ssh,
+                       secure=secure, vm=vm or the_lab.vm, progress=say)
     say(f"inventory: {inventory}")
 
 
@@ -182,18 +192,21 @@ def artifacts_fetch(offline: bool, source: str, rehash: bool) -> None:
 @click.option("--full", is_flag=True,
               help="Run every role even when no host drifted since the last full run.")
 @ssh_option
+@vm_option
 @secure_option
 @prefix_option
-def up(count: int, inventory: str | None, check: bool, full: bool, ssh: bool, secure: bool,
-       prefix: str) -> None:
+def up(count: int, inventory: str | None, check: bool, full: bool, ssh: bool, vm: bool,
+       secure: bool, prefix: str) -> None:
     """Everything: engine, image, lab, artifacts, site.yml (ZK, Kafka, HDFS, YARN, Spark, jobs)."""
     started = time.monotonic()
     if collections.install(progress=say):
         say("installed Ansible collections")
     if inventory is None:
         say(engine.ensure_engine(fix=True, progress=say))
-        tag, _ = image.build(progress=say)
-        inventory_path = lab.up(tag, count=count, lab=_lab(prefix), ssh=ssh, secure=secure,
+        the_lab = _lab(prefix)
+        vm = vm or the_lab.vm
+        tag, _ = image.build(bare=vm, progress=say)
+        inventory_path = lab.up(tag, count=count, lab=the_lab, ssh=ssh, secure=secure, vm=vm,
                                 progress=say)
     else:
         if secure:
@@ -204,7 +217,8 @@ def up(count: int, inventory: str | None, check: bool, full: bool, ssh: bool, se
     _run("site.yml", inventory_path, check=check,
          extravars=converged.FULL_RUN if full else None)
     say(f"up in {time.monotonic() - started:.0f}s")
-    if inventory is None and not prefix:
+    # A VM-shaped lab has other host names: `lab status` and its inventory say where.
+    if inventory is None and not prefix and not vm:
         _print_endpoints(ssh)
 
 
@@ -231,6 +245,9 @@ def shrink(count: int, purge: bool, prefix: str) -> None:
     """Drain the container hosts above --hosts (brokers' partitions moved, DataNodes and
     NodeManagers decommissioned, by site.yml), then remove them."""
     the_lab = _lab(prefix)
+    if the_lab.vm:
+        raise StreamstackError("a VM-shaped lab keeps its five hosts",
+                               hint="drain hosts of VMs with the decommission group of the inventory")
     running = len(the_lab.containers())
     if running <= count:
         say(f"the lab has {running} hosts: nothing to remove")

@@ -15,6 +15,9 @@ from .proc import run
 
 IMAGE_REPO = "streamstack/node"
 BASE_REPO = "streamstack/bookworm-base"
+# Hosts as a minimal cloud or netinst image brings them, for the VM path's tests: the
+# roles must install everything else (Java, python3-apt, acl, socat, ...) themselves.
+BARE_REPO = "streamstack/bare"
 SUITE = "bookworm"
 # jdk-headless rather than jre: the handout compiles SimpleProducer with javac, and jps
 # ships with the JDK. socat forwards the other hosts' Kafka ports on localhost.
@@ -41,18 +44,29 @@ PACKAGES = [
     # debootstrap resolves no virtual package: python3-zstandard's cffi backend API.
     "python3-cffi-backend",
 ]
+BARE_PACKAGES = [
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "openssh-server",
+    "sudo",
+    "python3",
+    "ca-certificates",
+]
 DOCKERFILE = PROJECT_ROOT / "templates" / "node.Dockerfile"
 
 
-def recipe_digest() -> str:
+def recipe_digest(packages: list[str] = PACKAGES) -> str:
     """Changes whenever what goes into the image changes, so the tag says what it holds."""
     digest = hashlib.sha256()
-    digest.update(" ".join(PACKAGES).encode())
+    digest.update(" ".join(packages).encode())
     digest.update(DOCKERFILE.read_bytes())
     return digest.hexdigest()[:12]
 
 
-def image_tag() -> str:
+def image_tag(bare: bool = False) -> str:
+    if bare:
+        return f"{BARE_REPO}:{recipe_digest(BARE_PACKAGES)}"
     return f"{IMAGE_REPO}:{recipe_digest()}"
 
 
@@ -92,19 +106,19 @@ def debian_mirror(apt_dir: Path = Path("/etc/apt")) -> str:
     return main[0]
 
 
-def build_base(progress=print) -> str:
-    """debootstrap a minimal rootfs with PACKAGES and import it as an image."""
-    tag = f"{BASE_REPO}:{hashlib.sha256(' '.join(PACKAGES).encode()).hexdigest()[:12]}"
+def build_base(packages: list[str] = PACKAGES, progress=print) -> str:
+    """debootstrap a minimal rootfs with packages and import it as an image."""
+    tag = f"{BASE_REPO}:{hashlib.sha256(' '.join(packages).encode()).hexdigest()[:12]}"
     if image_exists(tag):
         return tag
     mirror = debian_mirror()
-    progress(f"debootstrap {SUITE} with {len(PACKAGES)} packages (about a minute)")
+    progress(f"debootstrap {SUITE} with {len(packages)} packages (about a minute)")
     with tempfile.TemporaryDirectory(prefix="streamstack-rootfs-") as rootfs:
         run(
             [
                 "debootstrap",
                 "--variant=minbase",
-                f"--include={','.join(PACKAGES)}",
+                f"--include={','.join(packages)}",
                 SUITE,
                 rootfs,
                 mirror,
@@ -124,16 +138,20 @@ def build_base(progress=print) -> str:
     return tag
 
 
-def build(force: bool = False, progress=print) -> tuple[str, bool]:
-    """Build the node image if missing. Returns (tag, built_now)."""
-    tag = image_tag()
+def build(force: bool = False, bare: bool = False, progress=print) -> tuple[str, bool]:
+    """Build the node image (or with bare, the bare host image) if missing.
+    Returns (tag, built_now)."""
+    tag = image_tag(bare)
+    packages = BARE_PACKAGES if bare else PACKAGES
     if image_exists(tag) and not force:
         return tag, False
+    # A local debian image may hold more than a bare host has: the bare image is always
+    # debootstrapped with exactly its packages.
     base = f"debian:{SUITE}"
-    if image_exists(base):
+    if image_exists(base) and not bare:
         progress(f"building {tag} from the local {base} image")
     else:
-        base = build_base(progress)
+        base = build_base(packages, progress)
         progress(f"building {tag} from {base}")
     docker(
         "build",
@@ -141,11 +159,11 @@ def build(force: bool = False, progress=print) -> tuple[str, bool]:
         "-t",
         tag,
         "-t",
-        f"{IMAGE_REPO}:latest",
+        f"{tag.partition(':')[0]}:latest",
         "--build-arg",
         f"BASE={base}",
         "--build-arg",
-        f"PACKAGES={' '.join(PACKAGES)}",
+        f"PACKAGES={' '.join(packages)}",
         "-f",
         str(DOCKERFILE),
         str(DOCKERFILE.parent),

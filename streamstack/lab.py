@@ -20,6 +20,8 @@ LABEL = "io.streamstack.lab"
 SSH_LABEL = "io.streamstack.ssh"
 # The sudo user of a lab VM, as in inventories/lab.
 SSH_USER = "debian"
+# The sudo user of a VM-shaped lab (`lab up --vm`): not the handout's, on purpose.
+VM_USER = "labadmin"
 # Data directories kept in named volumes, so `down` + `up` keeps topics and HDFS files.
 DATA_DIRS = ["/var/lib/zookeeper", "/var/lib/kafka", "/var/lib/hadoop"]
 # The flags measured to run systemd as PID 1 here (--privileged fails).
@@ -76,6 +78,23 @@ class Lab:
     def secrets_dir(self) -> Path:
         """The lab's generated secrets on the controller (its streamstack_secrets_dir)."""
         return Path.home() / ".streamstack" / "secrets" / self.name
+
+    @property
+    def vm_file(self) -> Path:
+        """Present when the lab is shaped like VMs as they come (`lab up --vm`)."""
+        return self.state_dir / "vm"
+
+    @property
+    def vm(self) -> bool:
+        return self.vm_file.is_file()
+
+    def hosts(self, count: int) -> list[layout.Host]:
+        """The lab's hosts: a VM-shaped lab always has its five, whatever count says."""
+        return layout.vm_hosts() if self.vm else layout.lab_hosts(count)
+
+    @property
+    def ssh_user(self) -> str:
+        return VM_USER if self.vm else SSH_USER
 
     @property
     def ssh_key(self) -> Path:
@@ -172,7 +191,7 @@ def _ssh_port(container: str) -> int:
 def ssh_command(lab: Lab, host: str) -> str:
     """The shell command that logs in to a host of an SSH lab as its sudo user."""
     return (f"ssh -i {lab.ssh_key} -o UserKnownHostsFile={lab.known_hosts} "
-            f"-p {_ssh_port(lab.container(host))} {SSH_USER}@127.0.0.1")
+            f"-p {_ssh_port(lab.container(host))} {lab.ssh_user}@127.0.0.1")
 
 
 def ssh_group_vars(lab: Lab, user: str) -> dict:
@@ -193,10 +212,12 @@ def write_inventory(lab: Lab, count: int, leaving: int = 0) -> Path:
     ssh_users = _ssh_containers(lab)
     if count == 3 and not leaving and not lab.prefix and not ssh_users and not lab.secure:
         return lab.inventory_dir
+    if lab.vm:
+        count = len(layout.VM_HOSTS)
     name = f"inventory-{lab.name}-{count}" + (f"-leaving-{leaving}" if leaving else "")
     target = PROJECT_ROOT / ".cache" / name
     target.mkdir(parents=True, exist_ok=True)
-    data = layout.inventory(count, leaving)
+    data = layout.inventory(count, leaving, vm=lab.vm)
     known_hosts = []
     for host, host_vars in data["all"]["hosts"].items():
         merged = dict(host_vars or {})
@@ -240,14 +261,25 @@ def write_inventory(lab: Lab, count: int, leaving: int = 0) -> Path:
 
 
 def up(image: str, count: int = 3, lab: Lab | None = None, publish: bool = True,
-       ssh: bool = False, secure: bool = False, progress=print) -> Path:
+       ssh: bool = False, secure: bool = False, vm: bool = False, progress=print) -> Path:
     """Create what is missing, start what is stopped. Returns the inventory to use.
 
-    With ssh, each host also runs sshd with the sudo user SSH_USER (the lab's key only),
-    published on an ephemeral port of 127.0.0.1; the inventory then reaches it over SSH."""
+    With ssh, each host also runs sshd with the lab's sudo user (the lab's key only),
+    published on an ephemeral port of 127.0.0.1; the inventory then reaches it over SSH.
+    With vm (which implies ssh), image is the bare host image and the lab takes the
+    VM-shaped layout and sudo user; the choice is kept with the lab."""
     lab = lab or Lab()
-    hosts = layout.lab_hosts(count)
     existing = {c["Names"]: c for c in lab.containers()}
+    if vm != lab.vm and existing:
+        prefix = f" --prefix {lab.prefix}" if lab.prefix else ""
+        raise StreamstackError(
+            f"the lab {lab.name} was created {'without' if vm else 'with'} --vm",
+            hint=f"remove the lab first: streamstack lab down --purge{prefix}")
+    if vm and not lab.vm:
+        lab.state_dir.mkdir(parents=True, exist_ok=True)
+        lab.vm_file.write_text(f"{VM_USER}\n")
+    ssh = ssh or vm
+    hosts = lab.hosts(count)
     mismatched = sorted(name for name, c in existing.items()
                         if bool(_labels(c).get(SSH_LABEL)) != ssh)
     if mismatched:
@@ -258,6 +290,7 @@ def up(image: str, count: int = 3, lab: Lab | None = None, publish: bool = True,
     public_key = ""
     if ssh:
         public_key = ensure_ssh_key(lab, progress).with_suffix(".pub").read_text().strip()
+    user = lab.ssh_user
     if docker("network", "inspect", lab.network, check=False).returncode != 0:
         progress(f"creating network {lab.network}")
         docker("network", "create", "--label", f"{LABEL}={lab.name}", lab.network)
@@ -274,7 +307,7 @@ def up(image: str, count: int = 3, lab: Lab | None = None, publish: bool = True,
                 "--label", f"{LABEL}={lab.name}", *SYSTEMD_FLAGS]
         if ssh:
             # An ephemeral port: labs side by side never collide; the inventory follows it.
-            args += ["--label", f"{SSH_LABEL}={SSH_USER}", "-p", "127.0.0.1::22"]
+            args += ["--label", f"{SSH_LABEL}={user}", "-p", "127.0.0.1::22"]
         for data_dir in DATA_DIRS:
             args += ["-v", f"{lab.volume(host.name, data_dir)}:{data_dir}"]
         if publish:
@@ -288,9 +321,9 @@ def up(image: str, count: int = 3, lab: Lab | None = None, publish: bool = True,
         state = _wait_for_systemd(lab.container(host.name))
         progress(f"{lab.container(host.name)}: systemd {state}")
         if ssh:
-            _prepare_ssh_host(lab.container(host.name), SSH_USER, public_key)
+            _prepare_ssh_host(lab.container(host.name), user, public_key)
             progress(f"{lab.container(host.name)}: sshd on 127.0.0.1:"
-                     f"{_ssh_port(lab.container(host.name))}, user {SSH_USER} (sudo, key only)")
+                     f"{_ssh_port(lab.container(host.name))}, user {user} (sudo, key only)")
     if secure and not lab.secure:
         # Kept with the lab: every later command (run, verify, up) converges it secure.
         lab.state_dir.mkdir(parents=True, exist_ok=True)
@@ -307,9 +340,12 @@ def down(lab: Lab | None = None, purge: bool = False, progress=print) -> None:
         docker("rm", "-f", container["Names"])
     if docker("network", "inspect", lab.network, check=False).returncode == 0:
         docker("network", "rm", lab.network)
-    volumes = docker(
-        "volume", "ls", "-q", "--filter", f"name=^{lab.prefix}hadoop-"
-    ).stdout.decode().split()
+    # Every data volume any of the lab's layouts may have made, and no other.
+    names = {lab.volume(host, data_dir)
+             for host in layout.host_names(layout.MAX_HOSTS) + layout.VM_HOSTS
+             for data_dir in DATA_DIRS}
+    volumes = [volume for volume in docker("volume", "ls", "-q").stdout.decode().split()
+               if volume in names]
     if purge:
         for volume in volumes:
             progress(f"removing volume {volume}")

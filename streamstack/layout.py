@@ -71,6 +71,30 @@ def lab_hosts(count: int = 3) -> list[Host]:
     return hosts
 
 
+# A lab shaped like VMs as they come (`lab up --vm`): other names than the handout's and
+# roles spread otherwise, so nothing may lean on `hadoop-master` or on the handout's
+# layout. The Spark client is apart from the NameNode, two NodeManagers have no
+# DataNode, and one host runs only a broker.
+VM_HOSTS = ["lab-vm1", "lab-vm2", "lab-vm3", "lab-vm4", "lab-vm5"]
+
+
+def vm_hosts() -> list[Host]:
+    first, second, third, fourth, fifth = (Host(name) for name in VM_HOSTS)
+    for index, host in enumerate((first, second, third)):
+        host.groups.append("zookeeper")
+        host.zookeeper_id = index + 1
+    for index, host in enumerate((first, second, fifth)):
+        host.kafka_brokers = [{"id": index, "port": KAFKA_FIRST_PORT + index}]
+        host.groups.append("kafka")
+    first.groups += ["hdfs_namenode", "yarn_resourcemanager"]
+    for host in (second, third):
+        host.groups.append("hdfs_datanode")
+    for host in (first, third, fourth):
+        host.groups.append("yarn_nodemanager")
+    fourth.groups.append("spark_client")
+    return [first, second, third, fourth, fifth]
+
+
 GROUP_ORDER = [
     "zookeeper",
     "kafka",
@@ -82,11 +106,11 @@ GROUP_ORDER = [
 ]
 
 
-def inventory(count: int = 3, leaving: int = 0) -> dict:
+def inventory(count: int = 3, leaving: int = 0, vm: bool = False) -> dict:
     """Ansible YAML inventory for the lab: groups, and brokers per host. With leaving,
     the `leaving` hosts after the first `count` are only in the decommission group and
-    keep their broker ids, so site.yml drains them."""
-    hosts = lab_hosts(count)
+    keep their broker ids, so site.yml drains them. With vm, the VM-shaped lab."""
+    hosts = vm_hosts() if vm else lab_hosts(count)
     groups = list(GROUP_ORDER)
     if leaving:
         for host in lab_hosts(count + leaving)[count:]:

@@ -1,5 +1,6 @@
 # Node image for the streamstack local lab: a systemd host, like a lab VM.
-# BASE is either a local debian:bookworm image or the debootstrapped rootfs.
+# BASE is either a local debian:bookworm image or the debootstrapped rootfs. The bare
+# host image (VMs as they come) is made from the same recipe with fewer PACKAGES.
 ARG BASE=debian:bookworm
 FROM ${BASE}
 ARG PACKAGES
@@ -15,7 +16,7 @@ RUN systemctl mask getty.target console-getty.service systemd-firstboot.service 
       systemd-udevd.service systemd-udev-trigger.service systemd-modules-load.service \
       sys-kernel-config.mount sys-kernel-debug.mount sys-fs-fuse-connections.mount \
       systemd-remount-fs.service apt-daily.timer apt-daily-upgrade.timer \
-    && systemctl disable prometheus.service \
+    && if [ -e /lib/systemd/system/prometheus.service ]; then systemctl disable prometheus.service; fi \
     && systemctl set-default multi-user.target \
     && rm -f /etc/machine-id && touch /etc/machine-id \
     && mkdir -p /var/lib/apt/lists/partial
