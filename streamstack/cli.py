@@ -247,7 +247,7 @@ def shrink(count: int, purge: bool, prefix: str) -> None:
     the_lab = _lab(prefix)
     if the_lab.vm:
         raise StreamstackError("a VM-shaped lab keeps its five hosts",
-                               hint="drain hosts of VMs with the decommission group of the inventory")
+                               hint="drain a VM with the inventory's decommission group")
     running = len(the_lab.containers())
     if running <= count:
         say(f"the lab has {running} hosts: nothing to remove")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import time
 from pathlib import Path
 
 from ansible.errors import AnsibleError
@@ -58,6 +59,8 @@ class ActionModule(ActionBase):
                 "facts": self._facts(raw) if reach["answered"] else {},
                 "reach": reach,
             }
+        data["controller"] = {"epoch": time.time(),
+                              "check_mode": bool(self._play_context.check_mode)}
         issues = preflight.check(data)
         for host in all_hosts:
             if host not in alive:
@@ -65,14 +68,15 @@ class ActionModule(ActionBase):
             raw = hostvars.raw_get(host)
             for register, what in (("preflight_listening", "listening ports (ss -ltnpe)"),
                                    ("preflight_resolution", "host name resolution"),
-                                   ("preflight_identities", "ZooKeeper and Kafka ids kept")):
+                                   ("preflight_identities", "ZooKeeper and Kafka ids kept"),
+                                   ("preflight_brings", "the OS, packages, apt and clock")):
                 found = raw.get(register) or {}
                 if found.get("rc") not in (0, None):
                     detail = (found.get("stderr") or found.get("msg") or "").strip()
                     issues.append(preflight.Issue(
                         host, register, f"rc={found.get('rc')}",
                         f"could not check {what}: {detail.splitlines()[-1] if detail else '?'}",
-                        "install iproute2 (ss) and python3 on the host", level=preflight.WARNING))
+                        "check that python3 runs on the host", level=preflight.WARNING))
         errors = [str(i) for i in preflight.errors(issues)]
         warnings = [str(i) for i in preflight.warnings(issues)]
         result.update(changed=False, preflight_errors=errors, preflight_warnings=warnings,
@@ -144,6 +148,13 @@ class ActionModule(ActionBase):
         if resolution.get("rc") == 0:
             with contextlib.suppress(ValueError):
                 out["resolves"] = json.loads(resolution.get("stdout") or "{}")
+        for database in ("getent_passwd", "getent_group"):
+            if facts.get(database):
+                out[database] = facts[database]
+        brings = raw.get("preflight_brings") or {}
+        if brings.get("rc") == 0:
+            with contextlib.suppress(ValueError):
+                out["brings"] = json.loads(brings.get("stdout") or "{}")
         identities = raw.get("preflight_identities") or {}
         if identities.get("rc") == 0:
             with contextlib.suppress(ValueError):

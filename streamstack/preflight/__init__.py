@@ -53,6 +53,8 @@ Where things live (each rule module holds the rules of one part of the stack):
 - ``hadoop.py``: YARN memory, log aggregation in the secure profile;
 - ``hosts.py``: the facts gathered on each host: name resolution, free disk, ports in use
   (and the localhost forwarders that may hold a Kafka port);
+- ``platform.py``: what a host brings as it comes: OS release, python3-apt, packages
+  and apt's sources, clock, memory for the heaps, names mapping back, free pinned ids;
 - ``engine.py``: :func:`check` (every rule, merged), ``errors``, ``warnings``,
   ``format_errors``;
 - ``facts.py``: parsing what the playbook gathered (``parse_ss``, ``users_by_uid``).
@@ -63,7 +65,7 @@ order within each module. The names other code uses are re-exported here.
 
 # isort: off
 # The rule modules first, in the order their rules run (each registers with @rule).
-from . import common, zookeeper, kafka, hadoop, hosts  # noqa: F401
+from . import common, zookeeper, kafka, hadoop, hosts, platform  # noqa: F401
 # isort: on
 from .base import ERROR, RULES, VARIABLE_DEFAULTS, WARNING, Inventory, Issue, rule
 from .engine import check, errors, format_errors, warnings

@@ -118,6 +118,15 @@ VARIABLE_DEFAULTS: dict[str, object] = {
     "streamstack_security": "none",
     "common_service_users": [{"name": n} for n in
                              ("zookeeper", "kafka", "hdfs", "yarn", "mapred", "spark")],
+    "common_service_group_ids": {},
+    "common_packages": [],
+    "zookeeper_heap_mb": None,
+    "kafka_heap_opts": None,
+    "hadoop_namenode_heap": None,
+    "hadoop_secondarynamenode_heap": None,
+    "hadoop_datanode_heap": None,
+    "hadoop_resourcemanager_heap": None,
+    "hadoop_nodemanager_heap": None,
     "common_manage_etc_hosts": False,
     "preflight_min_free_disk_mb": 2048,
 }
@@ -155,6 +164,8 @@ class Inventory:
     """Read helpers over the structure; rules never touch the raw dicts directly."""
 
     hosts: dict[str, dict]
+    # The controller's side: its clock when the rules ran (epoch), check_mode.
+    controller: dict = field(default_factory=dict)
     _var_defaults: dict[str, object] = field(default_factory=lambda: dict(VARIABLE_DEFAULTS))
 
     @property

@@ -12,7 +12,8 @@ from .base import ERROR, RULES, WARNING, Inventory, Issue, _show
 
 def check(data: dict) -> list[Issue]:
     """Every issue of the inventory, errors first, identical problems merged."""
-    inv = Inventory(hosts=dict(data.get("hosts") or {}))
+    inv = Inventory(hosts=dict(data.get("hosts") or {}),
+                    controller=dict(data.get("controller") or {}))
     issues: list[Issue] = []
     for function in RULES:
         issues.extend(function(inv))

@@ -1,0 +1,169 @@
+"""Preflight on hosts as they come: what a bare host lacks, said before any change."""
+
+from __future__ import annotations
+
+import pytest
+
+from streamstack import preflight
+from streamstack.preflight import ERROR, WARNING
+
+from test_preflight import MASTER, W1, W2, healthy, messages, only_error
+
+NOW = 1_800_000_000.0
+BASE_PACKAGES = ["openjdk-17-jdk-headless", "python3", "procps", "iproute2", "socat", "acl",
+                 "python3-zstandard"]
+MIRROR = "http://mirror.invalid/debian"
+
+
+def brings(**changes) -> dict:
+    """A Debian 12 host with everything installed, its mirror answering, clock right."""
+    found = {"epoch": NOW - 2, "os": {"id": "debian", "version_id": "12",
+                                      "name": "Debian GNU/Linux 12 (bookworm)"},
+             "python": "3.11.2", "python_apt": True, "apt_get": True,
+             "packages": BASE_PACKAGES + ["python3-apt"], "apt_sources": {MIRROR: None},
+             "apt_proxy": False, "clock_synchronized": True,
+             "reverse": {MASTER: MASTER, W1: W1, W2: W2}}
+    found.update(changes)
+    return found
+
+
+def lab(**changes) -> dict:
+    data = healthy()
+    data["controller"] = {"epoch": NOW, "check_mode": False}
+    for host in data["hosts"].values():
+        host["vars"]["common_packages"] = list(BASE_PACKAGES)
+        host["facts"]["brings"] = brings(**changes)
+    return data
+
+
+def test_a_host_with_everything_passes():
+    data = lab()
+    assert messages(data) == []
+    assert messages(data, WARNING) == []
+
+
+def test_a_bare_host_is_told_what_the_roles_will_install():
+    data = lab()
+    data["hosts"][W1]["facts"]["brings"] = brings(packages=["python3", "sudo"],
+                                                  python_apt=False)
+    assert messages(data) == []
+    [warning] = messages(data, WARNING)
+    assert warning.startswith(f"{W1}: common_packages=")
+    for package in ("openjdk-17-jdk-headless", "acl", "socat", "python3-apt", "iproute2"):
+        assert package in warning
+    assert "the common role installs them from its apt sources" in warning
+
+
+def test_missing_packages_and_no_mirror_is_an_error_naming_the_source():
+    data = lab()
+    data["hosts"][W2]["facts"]["brings"] = brings(
+        packages=["python3"], apt_sources={MIRROR: "mirror.invalid:80: timed out"})
+    error = only_error(data)
+    assert error.startswith(f"{W2}: common_packages=")
+    assert "mirror.invalid:80: timed out" in error
+    assert "Acquire::http::Proxy" in error
+
+
+def test_no_mirror_is_fine_when_nothing_is_missing():
+    data = lab(apt_sources={MIRROR: "mirror.invalid:80: timed out"})
+    assert messages(data) == []
+
+
+def test_check_mode_on_a_host_without_python3_apt_says_what_to_do():
+    data = lab()
+    data["controller"]["check_mode"] = True
+    data["hosts"][MASTER]["facts"]["brings"] = brings(packages=BASE_PACKAGES,
+                                                      python_apt=False)
+    error = only_error(data)
+    assert error.startswith(f"{MASTER}: python3-apt=not installed")
+    assert "without --check" in error
+
+
+@pytest.mark.parametrize("release", [
+    {"id": "debian", "version_id": "11", "name": "Debian GNU/Linux 11 (bullseye)"},
+    {"id": "ubuntu", "version_id": "22.04", "name": "Ubuntu 22.04.4 LTS"},
+])
+def test_an_unsupported_release_is_refused(release):
+    data = lab()
+    data["hosts"][W1]["facts"]["brings"] = brings(os=release)
+    error = only_error(data)
+    assert error.startswith(f"{W1}: ansible_host={release['name']}")
+    assert "debian 12" in error
+
+
+def test_no_apt_get_is_refused():
+    data = lab()
+    data["hosts"][W1]["facts"]["brings"] = brings(apt_get=False)
+    assert "the roles install packages with apt" in only_error(data)
+
+
+def test_clock_skew_is_an_error_with_kerberos_and_a_warning_without():
+    data = lab()
+    data["hosts"][W2]["facts"]["brings"] = brings(epoch=NOW + 600, clock_synchronized=False)
+    assert messages(data) == []
+    [warning] = messages(data, WARNING)
+    assert warning.startswith(f"{W2}: clock=+600 s from the controller")
+    assert "NTP not synchronized" in warning
+    for host in data["hosts"].values():
+        host["vars"]["streamstack_security"] = "kerberos"
+        host["vars"]["common_manage_etc_hosts"] = True
+    assert "Kerberos refuses tickets beyond 300 s" in only_error(data)
+
+
+def test_a_few_seconds_between_reading_and_rules_are_not_skew():
+    data = lab(epoch=NOW - 40)
+    assert messages(data, WARNING) == []
+
+
+def test_heaps_larger_than_memory_are_refused_with_the_breakdown():
+    data = lab()
+    master = data["hosts"][MASTER]
+    master["facts"]["memtotal_mb"] = 1000
+    master["vars"].update(zookeeper_heap_mb=128, kafka_heap_opts="-Xmx384m -Xms384m",
+                          hadoop_namenode_heap="384m", hadoop_secondarynamenode_heap="256m")
+    error = only_error(data)
+    assert error.startswith(f"{MASTER}: zookeeper_heap_mb,hadoop_namenode_heap,"
+                            "hadoop_secondarynamenode_heap,kafka_heap_opts=1152 MB")
+    assert "ZooKeeper 128 MB" in error and "1 Kafka broker(s) 384 MB" in error
+    master["facts"]["memtotal_mb"] = 2000
+    assert messages(data) == []
+
+
+def test_a_name_that_maps_back_to_another_is_refused_only_when_kerberos_needs_it():
+    data = lab()
+    data["hosts"][W1]["facts"]["brings"]["reverse"][MASTER] = "ip-172-18-0-2.internal"
+    assert messages(data) == []
+    for host in data["hosts"].values():
+        host["vars"]["streamstack_security"] = "kerberos"
+        host["vars"]["common_manage_etc_hosts"] = False
+    error = only_error(data)
+    assert error.startswith(f"{W1}: inventory_hostname={MASTER}")
+    assert "ip-172-18-0-2.internal" in error
+    data["hosts"][W1]["vars"]["common_manage_etc_hosts"] = True
+    assert messages(data) == []
+
+
+def test_a_pinned_id_held_by_another_name_is_refused():
+    data = lab()
+    users = [{"name": name, "group": name, "uid": uid} for name, uid in
+             (("zookeeper", 420), ("kafka", 421), ("hdfs", 422), ("yarn", 423),
+              ("mapred", 424), ("spark", 425))]
+    master = data["hosts"][MASTER]
+    master["vars"].update(common_service_users=users, common_service_group_ids={"kafka": 421})
+    master["facts"]["getent_passwd"] = {"root": ["x", "0", "0"], "backup": ["x", "421", "34"],
+                                        **{u["name"]: ["x", str(u["uid"])] for u in users
+                                           if u["name"] != "kafka"}}
+    master["facts"]["getent_group"] = {"root": ["x", "0"], "kafka": ["x", "130"]}
+    error = only_error(data)
+    assert error.startswith(f"{MASTER}: common_service_users[].uid=421")
+    assert "belongs to backup" in error
+    # An existing kafka user keeps its own id: nothing to refuse.
+    master["facts"]["getent_passwd"]["kafka"] = ["x", "130", "130"]
+    assert messages(data) == []
+
+
+def test_every_issue_names_the_host_the_variable_and_a_fix():
+    data = lab(os={"id": "ubuntu", "version_id": "22.04", "name": "Ubuntu"})
+    for issue in preflight.check(data):
+        if issue.level == ERROR:
+            assert issue.host in data["hosts"] and issue.variable and issue.fix
