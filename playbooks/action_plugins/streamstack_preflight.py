@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -162,6 +163,12 @@ class ActionModule(ActionBase):
         return out
 
 
+# How a host without the interpreter answers: sh's "python3: not found" over SSH, or
+# Mitogen's "No such file or directory: '/usr/bin/python3'" when it starts it.
+_NO_PYTHON = re.compile(r"python[\d.]*'?:? (?:\d+: )?(?:not found|No such file)"
+                        r"|No such file or directory: '[^']*python", re.IGNORECASE)
+
+
 def _reach(raw: dict) -> dict:
     """What the first contact (the ping of playbooks/preflight.yml) found for a host."""
     connection = str(raw.get("ansible_connection") or "ssh")
@@ -181,6 +188,9 @@ def _reach(raw: dict) -> dict:
     lowered = message.lower()
     if any(word in lowered for word in ("sudo", "su:", "privilege escalation", "become")):
         stage = "become"
+    elif _NO_PYTHON.search(message):
+        # Mitogen reports a host without the interpreter as unreachable; the cure is Python.
+        stage = "python"
     elif result.get("unreachable"):
         stage = "connect"
     else:

@@ -46,7 +46,8 @@ def hosts_answer(inv: Inventory) -> Iterable[Issue]:
         elif reach.get("stage") == "python":
             yield Issue(host, "ansible_python_interpreter", reach.get("address"),
                         f"connected, but Ansible's module did not run: {message}",
-                        "install python3 on the host, or set ansible_python_interpreter")
+                        "install python3 on the host (`apt-get install python3`: a minimal netinst "
+                        "image has none), or set ansible_python_interpreter")
         elif reach.get("over_ssh", True):
             yield Issue(host, "ansible_host", reach.get("address"),
                         f"unreachable: {message}",

@@ -28,6 +28,10 @@ BAD_INVENTORY = {
             "vm3": {"ansible_connection": "local", "ansible_become_method": "su",
                     "ansible_become_user": "no-such-user",
                     "kafka_brokers": [{"id": 2, "port": 9092}]},
+            # Connected, but no Python there: a minimal netinst host (the choice made
+            # for it: a preflight error naming the fix, never a raw bootstrap).
+            "vm4": {"ansible_connection": "local", "ansible_become": False,
+                    "ansible_python_interpreter": "/nonexistent/python3"},
         },
         "children": {
             "zookeeper": {"hosts": {"vm1": None, "vm2": None}},  # even ensemble
@@ -82,12 +86,14 @@ def test_every_mistake_and_unreachable_host_is_named(bad_inventory, playbook):
                and "Connection refused" in line for line in lines), joined
     assert any(line.startswith("vm3: ansible_become=") and "could not become root" in line
                and "no-such-user" in line for line in lines), joined
+    assert any(line.startswith("vm4: ansible_python_interpreter=")
+               and "install python3 on the host" in line for line in lines), joined
     # Each inventory mistake, though no host was read.
     assert any("groups.hdfs_namenode=[]" in line and "no host in a required group" in line
                for line in lines), joined
     assert any("groups.zookeeper=" in line and "even ensemble" in line for line in lines), joined
     assert any("kafka_brokers.id=0: broker id used 2 times" in line for line in lines), joined
-    assert len(lines) == 5, joined
+    assert len(lines) == 6, joined
     # Nothing after preflight started: no play of base.yml, no role task.
     assert "PLAY [Base |" not in output
     assert "Common |" not in output
