@@ -56,10 +56,10 @@ BARE_PACKAGES = [
 DOCKERFILE = PROJECT_ROOT / "templates" / "node.Dockerfile"
 
 
-def recipe_digest(packages: list[str] = PACKAGES) -> str:
+def recipe_digest(packages: list[str] | None = None) -> str:
     """Changes whenever what goes into the image changes, so the tag says what it holds."""
     digest = hashlib.sha256()
-    digest.update(" ".join(packages).encode())
+    digest.update(" ".join(PACKAGES if packages is None else packages).encode())
     digest.update(DOCKERFILE.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -106,8 +106,9 @@ def debian_mirror(apt_dir: Path = Path("/etc/apt")) -> str:
     return main[0]
 
 
-def build_base(packages: list[str] = PACKAGES, progress=print) -> str:
-    """debootstrap a minimal rootfs with packages and import it as an image."""
+def build_base(packages: list[str] | None = None, progress=print) -> str:
+    """debootstrap a minimal rootfs with packages (PACKAGES by default) and import it."""
+    packages = PACKAGES if packages is None else packages
     tag = f"{BASE_REPO}:{hashlib.sha256(' '.join(packages).encode()).hexdigest()[:12]}"
     if image_exists(tag):
         return tag

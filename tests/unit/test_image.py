@@ -32,3 +32,10 @@ def test_image_tag_changes_with_the_package_list(monkeypatch):
     before = image.image_tag()
     monkeypatch.setattr(image, "PACKAGES", [*image.PACKAGES, "less"])
     assert image.image_tag() != before
+
+
+def test_the_bare_image_holds_only_what_a_cloud_image_brings():
+    assert set(image.BARE_PACKAGES) == {"systemd", "systemd-sysv", "dbus", "openssh-server",
+                                        "sudo", "python3", "ca-certificates"}
+    assert image.image_tag(bare=True).startswith(f"{image.BARE_REPO}:")
+    assert image.image_tag(bare=True) != image.image_tag()

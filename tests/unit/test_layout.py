@@ -76,3 +76,25 @@ def test_leaving_hosts_are_only_in_the_decommission_group_and_keep_their_brokers
     # What stays is exactly the 3-host lab.
     staying = layout.inventory(3)["all"]
     assert {g: m for g, m in children.items() if g != "decommission"} == staying["children"]
+
+
+def test_the_vm_layout_leans_on_nothing_of_the_handout():
+    hosts = {host.name: host for host in layout.vm_hosts()}
+    assert not any(name.startswith("hadoop-") for name in hosts)
+    groups = {name: set(host.groups) for name, host in hosts.items()}
+    namenode = next(n for n, g in groups.items() if "hdfs_namenode" in g)
+    spark_clients = [n for n, g in groups.items() if "spark_client" in g]
+    assert spark_clients and namenode not in spark_clients
+    assert any("yarn_nodemanager" in g and "hdfs_datanode" not in g for g in groups.values())
+    assert any(g == {"kafka"} for g in groups.values()), "a host with only a broker"
+    members = [h for h in hosts.values() if "zookeeper" in h.groups]
+    assert sorted(h.zookeeper_id for h in members) == [1, 2, 3]
+    brokers = sorted(b["id"] for h in hosts.values() for b in h.kafka_brokers)
+    assert brokers == [0, 1, 2]
+
+
+def test_the_vm_inventory_has_every_required_group():
+    inventory = layout.inventory(vm=True)
+    assert set(inventory["all"]["hosts"]) == set(layout.VM_HOSTS)
+    for group in layout.GROUP_ORDER:
+        assert inventory["all"]["children"][group]["hosts"], group
