@@ -129,6 +129,8 @@ VARIABLE_DEFAULTS: dict[str, object] = {
     "hadoop_nodemanager_heap": None,
     "common_manage_etc_hosts": False,
     "preflight_min_free_disk_mb": 2048,
+    "artifacts_install_dir": "/opt",
+    "artifacts_remote_cache_dir": "/var/cache/streamstack",
 }
 
 # Variables that must be the same on every host (they describe the cluster).

@@ -55,7 +55,9 @@ def name_resolution(inv: Inventory) -> Iterable[Issue]:
 def free_disk(inv: Inventory) -> Iterable[Issue]:
     for host in inv.names:
         mounts = inv.fact(host, "mounts")
-        dirs = inv.data_dirs(host)
+        # The release trees and their tarballs (about 1.2 GB) as well as the data.
+        dirs = inv.data_dirs(host) + [(name, str(inv.var(host, name))) for name in
+                                      ("artifacts_install_dir", "artifacts_remote_cache_dir")]
         if not mounts or not dirs:
             continue
         threshold = _as_int(inv.var(host, "preflight_min_free_disk_mb"))

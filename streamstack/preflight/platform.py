@@ -165,16 +165,23 @@ def memory_for_heaps(inv: Inventory) -> Iterable[Issue]:
 
 @rule
 def names_map_back(inv: Inventory) -> Iterable[Issue]:
-    """Kerberos principals name hosts by inventory name: a reverse lookup must give it
-    back. The common role's /etc/hosts does that when common_manage_etc_hosts is on."""
+    """An address must map back to a name: the NameNode refuses a DataNode whose address
+    it cannot resolve, and Kerberos principals need the inventory name itself. The
+    common role's /etc/hosts does both when common_manage_etc_hosts is on."""
     for host in inv.names:
         brings = _brings(inv, host)
-        if not brings or inv.var(host, "streamstack_security") != "kerberos":
+        if not brings or _truthy(inv.var(host, "common_manage_etc_hosts")):
             continue
-        if _truthy(inv.var(host, "common_manage_etc_hosts")):
-            continue
+        kerberos = inv.var(host, "streamstack_security") == "kerberos"
         for other, name in (brings.get("reverse") or {}).items():
-            if name is None or name == other or str(name).startswith(f"{other}."):
+            if name is None and (inv.fact(host, "resolves") or {}).get(other):
+                yield Issue(host, "inventory_hostname", other,
+                            f"{host} resolves {other} but cannot map its address back to a "
+                            "name (the NameNode refuses such a DataNode)",
+                            f"set common_manage_etc_hosts: true, or add a PTR record for {other}")
+                continue
+            if not kerberos or name is None or name == other or str(name).startswith(
+                    f"{other}."):
                 continue
             yield Issue(host, "inventory_hostname", other,
                         f"{host} maps its address back to {name}, not to {other}: its "

@@ -371,8 +371,9 @@ def test_not_enough_free_disk_for_data_dirs():
                                              "size_available": 50 * GIB}]
     assert only_error(data) == (
         "hadoop-worker1: zookeeper_data_dir,hadoop_datanode_dir,hadoop_yarn_local_dir,"
-        'hadoop_yarn_log_dir=["/var/lib/zookeeper", "/var/lib/hadoop/data", '
-        '"/var/lib/hadoop/yarn-local", "/var/lib/hadoop/yarn-logs"]: only 1024 MB '
+        "hadoop_yarn_log_dir,artifacts_install_dir,artifacts_remote_cache_dir="
+        '["/var/lib/zookeeper", "/var/lib/hadoop/data", "/var/lib/hadoop/yarn-local", '
+        '"/var/lib/hadoop/yarn-logs", "/opt", "/var/cache/streamstack"]: only 1024 MB '
         "free on / (needs preflight_min_free_disk_mb=2048). Fix: free space on /, put the data "
         "dirs on a larger disk, or lower preflight_min_free_disk_mb")
 

@@ -166,3 +166,22 @@ def test_every_issue_names_the_host_the_variable_and_a_fix():
     for issue in preflight.check(data):
         if issue.level == ERROR:
             assert issue.host in data["hosts"] and issue.variable and issue.fix
+
+
+def test_an_address_that_maps_back_to_no_name_is_refused_unless_etc_hosts_is_managed():
+    data = lab()
+    data["hosts"][MASTER]["facts"]["brings"]["reverse"][W2] = None
+    error = only_error(data)
+    assert error.startswith(f"{MASTER}: inventory_hostname={W2}")
+    assert "cannot map its address back" in error
+    data["hosts"][MASTER]["vars"]["common_manage_etc_hosts"] = True
+    assert messages(data) == []
+
+
+def test_a_small_opt_disk_is_named():
+    data = lab()
+    master = data["hosts"][MASTER]
+    master["facts"]["mounts"].append({"mount": "/opt", "size_available": 100 * 1024 * 1024})
+    error = only_error(data)
+    assert error.startswith(f"{MASTER}: artifacts_install_dir=")
+    assert "only 100 MB free on /opt" in error
