@@ -331,7 +331,7 @@ def verify(inventory: str | None, keyword: str | None, as_json: bool, prefix: st
     """Check every daemon and pipeline: one line per check (host, unit, state, what, detail)."""
     from . import verify as verify_mod
 
-    say("probing every host (streamstack/checks.py)")
+    say("probing every host (streamstack/checks/)")
     report, records = verify_mod.run(_inventory(inventory, 3, prefix), keyword)
     if as_json:
         console.print_json(json.dumps({"seconds": report.seconds, "records": records,

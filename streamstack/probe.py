@@ -3,7 +3,7 @@
 This file runs ON the host (python3, standard library only): the controller sends it with
 a list of tasks appended as JSON (``TASKS``), it runs them all at once in threads and
 prints one JSON object, task id -> result. It judges nothing; the checks in
-streamstack/checks.py do that on the controller. Every task is bounded in time, and
+streamstack/checks/ do that on the controller. Every task is bounded in time, and
 reads only, except ``webhdfs_put``/``webhdfs_read`` on a /tmp file of its own.
 """
 

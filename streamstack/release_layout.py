@@ -2,7 +2,7 @@
 
 Each file lists the paths a product tree must have below its home (read from upstream's
 assembly descriptors at the release tag) and, with a reason, those the release has that
-streamstack does not install. The ``layout`` check (streamstack/checks.py) compares the
+streamstack does not install. The ``layout`` check (streamstack/checks/hosts.py) compares the
 lab's trees with them; the artifacts catalog takes Hadoop's module jars from here.
 """
 

@@ -1,4 +1,4 @@
-"""`streamstack verify`: every check of streamstack/checks.py against a lab, one line each.
+"""`streamstack verify`: every check of streamstack/checks/ against a lab, one line each.
 
 A check skipped on every host it applies to verified nothing: it is reported as a
 failure of its own, so a run cannot pass by skipping.

@@ -1,4 +1,4 @@
-"""Every check of `streamstack verify` (streamstack/checks.py) as a test: one probe pass
+"""Every check of `streamstack verify` (streamstack/checks/) as a test: one probe pass
 over the lab, then one test per check, failing with the words of each host it failed on.
 
     pytest tests/infra --hosts=ansible://all --ansible-inventory=inventories/local

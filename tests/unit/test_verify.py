@@ -3,6 +3,7 @@ import struct
 import threading
 
 from streamstack import checks, probe, verify
+from streamstack.checks.probes import _with_tasks
 
 
 def _record(host, service, check, state, detail=""):
@@ -122,7 +123,7 @@ def test_probe_command_embeds_the_tasks_and_runs_them(tmp_path):
              {"id": "files", "kind": "files", "args": {"paths": [str(tmp_path)],
                                                         "listing": True}}]
     (tmp_path / "a").write_text("x")
-    source = checks._with_tasks(tasks)
+    source = _with_tasks(tasks)
     done = subprocess.run([sys.executable, "-"], input=source, capture_output=True,
                           text=True, check=True)
     import json
