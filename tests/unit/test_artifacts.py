@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from streamstack import artifacts
-from streamstack.artifacts import ArtifactError, RealResolver, fetch, pack_tree
+from streamstack.artifacts import ArtifactError, RealResolver, fetch, fetching, pack_tree
+from streamstack.artifacts import cli as artifacts_cli
+from streamstack.artifacts.pack import _already_shipped
 from streamstack.artifacts_catalog import (
     PRODUCTS,
     Archive,
@@ -136,7 +138,7 @@ def _count_hashing(monkeypatch) -> list[str]:
         opened.append(name)
         return real_new(name, *args, **kwargs)
 
-    monkeypatch.setattr(artifacts.hashlib, "new", counting_new)
+    monkeypatch.setattr(fetching.hashlib, "new", counting_new)
     return opened
 
 
@@ -335,15 +337,16 @@ def test_catalog_pins_the_contract_versions():
 def test_already_shipped_matches_artifact_ids_exactly():
     shipped = {"commons-pool-1.5.4.jar", "lz4-java-1.8.0.jar",
                "spark-token-provider-kafka-0-10_2.12-3.5.0.jar"}
-    assert artifacts._already_shipped("lz4-java", shipped)
-    assert not artifacts._already_shipped("commons-pool2", shipped)
-    assert artifacts._already_shipped("spark-token-provider-kafka-0-10_2.12", shipped)
-    assert not artifacts._already_shipped("spark-token-provider-kafka", shipped)
+    assert _already_shipped("lz4-java", shipped)
+    assert not _already_shipped("commons-pool2", shipped)
+    assert _already_shipped("spark-token-provider-kafka-0-10_2.12", shipped)
+    assert not _already_shipped("spark-token-provider-kafka", shipped)
 
 
 def test_cli_prints_one_line_per_product_and_the_summary(tmp_path: Path, monkeypatch, capsys):
-    monkeypatch.setattr(artifacts, "PRODUCTS", CATALOG)
-    monkeypatch.setattr(artifacts, "RealResolver", lambda mirror=None: FakeResolver())
+    monkeypatch.setattr(fetching, "PRODUCTS", CATALOG)
+    monkeypatch.setattr(artifacts_cli, "PRODUCTS", CATALOG)
+    monkeypatch.setattr(fetching, "RealResolver", lambda mirror=None: FakeResolver())
     assert artifacts.main(["fetch", "--cache", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert any(line.startswith("demo 1.0: packed dist/demo-1.0.tar") for line in out)
