@@ -7,6 +7,7 @@ import json
 import pytest
 
 from streamstack import bench
+from streamstack.bench import harness
 from streamstack.runner import EventCollector
 
 PRODUCER_OUT = """\
@@ -248,8 +249,8 @@ def _fake_settle_world(monkeypatch, states: list[str], busy: list[float]) -> lis
         fraction = busy.pop(0) if len(busy) > 1 else busy[0]
         return {"machine_busy_fraction": fraction, "machine_steal_fraction": 0.1}
 
-    monkeypatch.setattr(bench, "machine_window", window)
-    monkeypatch.setattr(bench.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(harness, "machine_window", window)
+    monkeypatch.setattr(harness.time, "sleep", lambda seconds: None)
     return asked
 
 
@@ -264,7 +265,7 @@ def test_settle_waits_for_the_jobs_then_a_calm_machine(monkeypatch):
 def test_settle_gives_up_on_a_busy_machine(monkeypatch):
     _fake_settle_world(monkeypatch, ["RUNNING"], [0.9])
     clock = iter(range(0, 10_000, 30))
-    monkeypatch.setattr(bench.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(harness.time, "monotonic", lambda: next(clock))
     out = bench.settle(bench.Context(inventory=None), timeout=100)
     assert out["jobs_running"] is True and out["machine_busy_fraction"] == 0.9
 
