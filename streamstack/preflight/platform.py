@@ -96,7 +96,7 @@ def packages_and_apt(inv: Inventory) -> Iterable[Issue]:
                 continue
             yield Issue(host, "common_packages", missing,
                         f"not installed yet; the common role installs them from {via}",
-                        "nothing", level=WARNING)
+                        "nothing to do (preinstall them to save the time)", level=WARNING)
             continue
         detail = "; ".join(f"{uri}: {why}" for uri, why in unreachable.items()) or \
             "no http(s) source in /etc/apt/sources.list(.d)"
