@@ -482,6 +482,19 @@ def rebalance_cmd(topics: str | None, throttle: int | None, check: bool, invento
          extravars=extravars)
 
 
+@cli.command(name="uninstall")
+@click.option("--purge", is_flag=True, help="Also delete the data directories and the lab's "
+              "controller-side secrets (-e streamstack_purge_data=true).")
+@click.option("--check", is_flag=True, help="--check --diff: show what would go, remove nothing.")
+@inventory_option
+@prefix_option
+def uninstall_cmd(purge: bool, check: bool, inventory: str | None, prefix: str) -> None:
+    """Stop and remove what site.yml made on the hosts (playbooks/uninstall.yml): units,
+    trees, configuration, users and groups; the data stays unless --purge."""
+    _run("playbooks/uninstall.yml", _inventory(inventory, 3, prefix), check=check,
+         extravars={"streamstack_purge_data": True} if purge else None)
+
+
 def main() -> None:
     # ansible, ansible-playbook and pytest come from the same environment as this
     # Python, whether or not that venv is activated.
