@@ -39,9 +39,9 @@ NOT_A_SECRET_NAME = re.compile(r"_(file|files|dir|dirs|path|paths)$")
 PASSWORD_LOOKUP = re.compile(r"""(lookup|query|q)\(\s*['"](ansible\.builtin\.)?password['"]""")
 FILE_LOOKUP = re.compile(
     r"""(lookup|query|q)\(\s*['"](ansible\.builtin\.)?(file|unvault)['"][^)]*secrets?_dir""")
-# What a task's result says about a secret it handled without holding it: a register of
-# templated secret files (changed or not), the hash applied.
-NOT_SECRET_VALUES = {"hadoop_secret_config_results"}
+# Named or derived like a secret without holding one: the results of templating the
+# secret files (changed or not), and the sha256 of the SCRAM credentials applied.
+NOT_SECRET_VALUES = {"hadoop_secret_config_results", "kafka_scram_hash"}
 
 COMMAND_MODULES = {f"{prefix}{name}" for prefix in ("", "ansible.builtin.", "ansible.legacy.")
                    for name in ("command", "shell", "raw", "script", "expect")}
