@@ -13,7 +13,9 @@ Every wait is bounded; each test uses a fresh run id so earlier data never matte
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 import time
 import uuid
 
@@ -214,10 +216,16 @@ def write(host, path: str, body: str) -> None:
 
 
 def write_private(host, path: str, body: str) -> None:
-    """A 0600 file: credentials never on a command line or in a log."""
-    done = host.run(f"install -m 0600 /dev/null {path}")
-    assert done.rc == 0, done.stderr
-    write(host, path, body)
+    """A 0600 file: credentials never on a command line or in a log. The body goes
+    through a 0600 file on the controller and the copy module: write()'s heredoc is part
+    of the host's `sh -c` command line, which every local user reads in /proc."""
+    with tempfile.NamedTemporaryFile("w", prefix="streamstack-e2e-", delete=False) as local:
+        local.write(body + "\n")
+    try:
+        host.ansible("ansible.builtin.copy", f"src={local.name} dest={path} mode=0600",
+                     check=False)
+    finally:
+        os.unlink(local.name)
 
 
 def q(text: str) -> str:
