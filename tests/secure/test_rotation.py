@@ -1,9 +1,10 @@
 """playbooks/rotate_secrets.yml under acks=all load, on a secure lab: every acknowledged
 record is still in the topic afterwards, each broker and each HDFS web server serves a
-new certificate, the lab user's old password is refused and its new one accepted, and
-both jobs run again (new YARN applications, started after the rotation began). The
-figures (never a secret) go to bench/results/rotation-<UTC stamp>.json
-(STREAMSTACK_ROTATION_REPORT overrides it).
+new certificate, the lab user's old password is refused and its new one accepted, both
+jobs run again (new YARN applications, started after the rotation began), and no
+secret, old or new, was on any host's command lines (sampled every 50 ms on every host
+from the test's start to its end, cmdline_samples.py). The figures (never a secret) go
+to bench/results/rotation-<UTC stamp>.json (STREAMSTACK_ROTATION_REPORT overrides it).
 
     pytest tests/secure/test_rotation.py --hosts=ansible://spark_client \
         --ansible-inventory=<secure lab inventory>
@@ -24,9 +25,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import testinfra
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "reliability"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cmdline_samples  # noqa: E402
 from reliability_lib import WORK, Load, e2e, install_scripts  # noqa: E402
 
 TOPIC = "streamstack-rotation"
@@ -133,6 +137,14 @@ def test_rotation_under_load_loses_nothing(host, request):
     bootstrap = ",".join(brokers)
     hdfs_web = hdfs_web_endpoints(variables)
     realm = variables.get("streamstack_kerberos_realm", "STREAMSTACK.LAB")
+    # Every secret before the rotation (the previous ones are deleted at its end) and
+    # every host's command lines from here to the end.
+    secrets = cmdline_samples.secrets_dir(variables, inventory)
+    secrets_before = cmdline_samples.known_secrets(secrets)
+    sampled = {name: testinfra.get_host(f"ansible://{name}", ansible_inventory=inventory)
+               for name in variables["groups"]["all"]}
+    for node in sampled.values():
+        cmdline_samples.start(node, "rotation")
     host.run_expect([0], f"mkdir -p -m 0700 {WORK}")
     install_scripts(host)
     e2e.write(host, f"{WORK}/login.py", LOGIN)
@@ -186,10 +198,14 @@ def test_rotation_under_load_loses_nothing(host, request):
             f"python3 {WORK}/login.py {bootstrap} {WORK}/lab-user-client.json").strip()
     host.run(f"rm -f {WORK}/lab-user-client.json {admin_client}")
     e2e.remove_credentials(host)
-    secrets = Path(os.environ.get("STREAMSTACK_SECRETS_DIR") or (
-        Path.home() / ".streamstack" / "secrets"
-        / variables.get("streamstack_lab_name", Path(inventory).name)))
     previous_left = secrets / "previous"
+    all_secrets = {**secrets_before, **cmdline_samples.known_secrets(secrets)}
+    on_command_lines, command_lines = [], 0
+    for name, node in sampled.items():
+        cmdline_samples.stop(node, "rotation")
+        lines, _stats = cmdline_samples.read(node, "rotation")
+        command_lines += len(lines)
+        on_command_lines += cmdline_samples.leaks(name, lines, all_secrets)
     figures = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "inventory": Path(inventory).name,
@@ -208,6 +224,9 @@ def test_rotation_under_load_loses_nothing(host, request):
                        "new_yarn_app": now["yarn_app"] != before["jobs_state"][job]["yarn_app"]}
                  for job, now in jobs_after.items()},
         "previous_secrets_left": previous_left.exists(),
+        "secrets_checked": len(all_secrets),
+        "distinct_command_lines_sampled": command_lines,
+        "command_lines_with_a_secret": len(on_command_lines),
     }
     path = report(figures)
     print(f"rotation figures: {path}\n{json.dumps(figures, indent=2)}")
@@ -223,3 +242,4 @@ def test_rotation_under_load_loses_nothing(host, request):
         assert state["unit"] == "active" and state["yarn_app_running"], (job, figures["jobs"])
         assert state["new_yarn_app"], (job, "not restarted with its new password")
     assert not figures["previous_secrets_left"]
+    assert command_lines > 0 and not on_command_lines, "\n".join(on_command_lines)
