@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET_NAME = re.compile(r"password|passwd|secret|passphrase|storepass|keypass", re.IGNORECASE)
 # Where a secret is kept, not the secret: paths, and lists of file names.
 NOT_A_SECRET_NAME = re.compile(r"_(file|files|dir|dirs|path|paths)$")
+# The account databases getent reads (names and ids; shadow is never read).
+ACCOUNT_DATABASES = ("getent_passwd", "getent_group")
 # A value read from the secrets directory: the password lookup makes and reads its
 # files there; a file lookup is one when it names that directory.
 PASSWORD_LOOKUP = re.compile(r"""(lookup|query|q)\(\s*['"](ansible\.builtin\.)?password['"]""")
@@ -114,7 +116,7 @@ def _uses(value) -> tuple[set[str], set[str]]:
 
 def secret_named(name: str) -> bool:
     return bool(SECRET_NAME.search(name)) and not NOT_A_SECRET_NAME.search(name) \
-        and name not in NOT_SECRET_VALUES
+        and name not in NOT_SECRET_VALUES and name not in ACCOUNT_DATABASES
 
 
 # --- the files -------------------------------------------------------------------------
