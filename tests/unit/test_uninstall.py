@@ -47,6 +47,8 @@ ELSEWHERE = {
     # Under kerberos_kdc_keytab_stage_dir (our KDC) or the external KDC's staging
     # directory (vars/main.yml), both named.
     "kerberos_keytab_stage", "kerberos_keytab_staged",
+    # A temporary directory (ansible.builtin.tempfile) its block removes in `always`.
+    "kafka_scram_tmp",
 }
 
 
