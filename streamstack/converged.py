@@ -32,6 +32,12 @@ _FILE_ACTIONS = {"template", "copy", "file", "lineinfile", "blockinfile", "repla
 _UNIT_ACTIONS = {"systemd", "systemd_service", "service"}
 # What a full run read to decide (e.g. the markers of unpacked trees) is watched too.
 _READ_ACTIONS = {"stat"}
+# A shell task that manages files (one task for many links) names each on its stdout.
+_COMMAND_ACTIONS = {"command", "shell"}
+WATCH_MARKER = "streamstack_watch "
+# The task's own path arguments (aliases included), for results that name none: no_log
+# censors them, lineinfile/blockinfile/replace never return one.
+_PATH_ARGUMENTS = ("dest", "path", "destfile", "name")
 _PROJECT_INPUTS = ("site.yml", "ansible.cfg", "playbooks", "roles", "plugins", "jobs",
                    "streamstack")
 _SKIPPED_PARTS = {"__pycache__", ".pytest_cache"}
@@ -41,34 +47,44 @@ _SKIPPED_PARTS = {"__pycache__", ".pytest_cache"}
 WATCHED: dict[str, dict[str, set[str]]] = {}
 
 
-def watched(action: str, result: dict) -> tuple[set[str], set[str]]:
-    """The paths and units one task result says it manages on its host."""
+def watched(action: str, result: dict, args: dict | None = None) -> tuple[set[str], set[str]]:
+    """The paths and units one task result (or, when it names none, the task's templated
+    arguments `args`) says it manages on its host."""
     short = (action or "").rsplit(".", 1)[-1]
+    if short in _COMMAND_ACTIONS:
+        lines = str(result.get("stdout") or "").splitlines()
+        named = {line[len(WATCH_MARKER):].strip() for line in lines
+                 if line.startswith(WATCH_MARKER)}
+        return {os.path.normpath(path) for path in named if path.startswith("/")}, set()
     if short not in _FILE_ACTIONS | _UNIT_ACTIONS | _READ_ACTIONS:
         return set(), set()
     paths: set[str] = set()
     units: set[str] = set()
-    for item in result.get("results") or [result]:
+    items = result.get("results")
+    # A loop's arguments are not templated per item: each item's callback brings its own.
+    asked_for = {} if items else (args or {})
+    for item in items or [result]:
         if not isinstance(item, dict) or item.get("skipped") or item.get("failed"):
             continue
         if short in _UNIT_ACTIONS:
-            name = item.get("name")
+            name = item.get("name") or asked_for.get("name")
             if isinstance(name, str) and name:
                 units.add(name if "." in name else f"{name}.service")
             continue
         if short in _READ_ACTIONS:
-            asked = (item.get("invocation") or {}).get("module_args") or {}
+            asked = (item.get("invocation") or {}).get("module_args") or asked_for
             path = (item.get("stat") or {}).get("path") or asked.get("path")
         else:
-            path = item.get("dest") or item.get("path")
+            path = item.get("dest") or item.get("path") or next(
+                (asked_for[name] for name in _PATH_ARGUMENTS if asked_for.get(name)), None)
         if isinstance(path, str) and path.startswith("/"):
             paths.add(os.path.normpath(path))
     return paths, units
 
 
-def remember(host: str, action: str, result: dict) -> None:
+def remember(host: str, action: str, result: dict, args: dict | None = None) -> None:
     """Add one task result's paths and units to the host's watch list."""
-    paths, units = watched(action, result)
+    paths, units = watched(action, result, args)
     if paths or units:
         entry = WATCHED.setdefault(host, {"paths": set(), "units": set()})
         entry["paths"] |= paths

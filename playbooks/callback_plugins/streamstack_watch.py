@@ -3,8 +3,9 @@
 Every result of a file-writing task (template, copy, file, lineinfile, ...), of a stat
 and of a systemd/service task on the host itself (not delegated) adds its path or unit
 to streamstack.converged.WATCHED, which the streamstack_converged action records on the
-host at the end of site.yml. Results hidden by no_log carry no path, so files with
-secrets are not watched.
+host at the end of site.yml. A result that names no path (no_log censors it; lineinfile
+and the like return none) is watched by the task's templated arguments; a loop's by
+each item's. Only descriptions (digest, mode, owner) are recorded, never contents.
 """
 
 from __future__ import annotations
@@ -41,4 +42,7 @@ class CallbackModule(CallbackBase):
                 result.result.get("_ansible_delegated_vars"):
             return
         converged.remember(result.host.get_name(), task.resolved_action or task.action,
-                           result.result)
+                           result.result, (result.task_fields or {}).get("args"))
+
+    # Each item's fields are templated with its item (the loop's own are not).
+    v2_runner_item_on_ok = v2_runner_on_ok

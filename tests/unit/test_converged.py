@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from streamstack import converged
 
@@ -50,6 +51,70 @@ def test_service_tasks_watch_their_unit_and_other_tasks_nothing():
         == (set(), {"zookeeper.service"})
     assert converged.watched("systemd", {"name": "kafka@0.service"}) == (set(), {"kafka@0.service"})
     assert converged.watched("ansible.builtin.command", {"cmd": "touch /etc/x"}) == (set(), set())
+
+
+CENSORED = {"censored": "the output has been hidden due to the fact that 'no_log: true' "
+                        "was specified for this result", "changed": False, "_ansible_no_log": True}
+
+
+def test_no_log_results_and_in_place_edits_are_watched_by_their_task_arguments():
+    # A no_log result is censored; lineinfile, blockinfile and replace never return a path.
+    assert converged.watched("ansible.builtin.template", CENSORED,
+                             {"src": "server.properties.j2",
+                              "dest": "/etc/kafka/server-0.properties"}) \
+        == ({"/etc/kafka/server-0.properties"}, set())
+    for action in ("ansible.builtin.lineinfile", "ansible.builtin.blockinfile",
+                   "ansible.builtin.replace"):
+        assert converged.watched(action, {"changed": False, "msg": ""},
+                                 {"path": "/etc/hosts", "line": "10.0.0.2 w1"}) \
+            == ({"/etc/hosts"}, set()), action
+    assert converged.watched("lineinfile", {"msg": ""}, {"dest": "/etc/x"})[0] == {"/etc/x"}
+    # A loop's own arguments are not templated per item: its items are watched one by one.
+    assert converged.watched("template", {"results": [CENSORED, CENSORED]},
+                             {"dest": "/etc/kafka/server-{{ kafka_node.id }}.properties"}) \
+        == (set(), set())
+
+
+def test_paths_a_shell_task_names_on_its_stdout_are_watched():
+    out = (f"{converged.WATCH_MARKER}/usr/local/bin/kafka-topics.sh\n"
+           f"{converged.WATCH_MARKER}relative\nchanged=0")
+    assert converged.watched("ansible.builtin.shell", {"stdout": out}) \
+        == ({"/usr/local/bin/kafka-topics.sh"}, set())
+    assert converged.watched("ansible.builtin.command", {"stdout": "changed=1"}) == (set(), set())
+
+
+def test_the_artifacts_role_names_the_command_links_it_makes():
+    tasks = yaml.safe_load((ROOT / "roles/artifacts/tasks/main.yml").read_text())
+    linking = next(t for t in tasks if t.get("name", "").startswith(
+        "Artifacts | Link the product commands"))
+    assert f'echo "{converged.WATCH_MARKER}$link"' in linking["ansible.builtin.shell"]["cmd"]
+
+
+class _Result:
+    """What a callback receives: the censored result and the task's templated fields."""
+
+    def __init__(self, result, args, delegate_to=None):
+        self.host = type("Host", (), {"get_name": lambda self: "hadoop-master"})()
+        self.task = type("Task", (), {"delegate_to": delegate_to, "connection": None,
+                                      "resolved_action": "ansible.builtin.template",
+                                      "action": "template"})()
+        self.result = result
+        self.task_fields = {"args": args}
+
+
+def test_the_callback_watches_each_item_of_a_no_log_loop(monkeypatch):
+    monkeypatch.setattr(converged, "WATCHED", {})
+    watch = _load(ROOT / "playbooks/callback_plugins/streamstack_watch.py",
+                  "streamstack_watch_callback").CallbackModule()
+    for broker in (0, 1):
+        watch.v2_runner_item_on_ok(_Result(dict(CENSORED),
+                                           {"dest": f"/etc/kafka/server-{broker}.properties"}))
+    watch.v2_runner_on_ok(_Result({"results": [CENSORED, CENSORED]},
+                                  {"dest": "/etc/kafka/server-{{ kafka_node.id }}.properties"}))
+    watch.v2_runner_item_on_ok(_Result(dict(CENSORED), {"dest": "/tmp/ca.crt"}, "localhost"))
+    brokers = {"/etc/kafka/server-0.properties", "/etc/kafka/server-1.properties"}
+    wanted = {"hadoop-master": {"paths": brokers, "units": set()}}
+    assert wanted == converged.WATCHED
 
 
 def test_remember_collects_per_host(monkeypatch):
