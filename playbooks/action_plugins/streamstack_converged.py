@@ -1,10 +1,11 @@
 """Action plugin of streamstack_converged: the controller's half.
 
-Computes the digest of the run's inputs (streamstack.converged.input_digest) and, to
-record, hands the module what the callback plugin streamstack_watch saw this run's tasks
-manage on the host. A run that asks for part of the work (tags, limit, ...) or sets
-streamstack_full_run (or the environment's STREAMSTACK_FULL_RUN) is never short cut, and
-a partial run records no stamp.
+To check (the run's first task), computes the digest of the run's inputs
+(streamstack.converged.input_digest) and returns it; to record, takes that digest back
+(input_digest) and hands the module what the callback plugin streamstack_watch saw this
+run's tasks manage on the host. A run that asks for part of the work (tags, limit, ...)
+or sets streamstack_full_run (or the environment's STREAMSTACK_FULL_RUN) is never
+short cut, and a partial run records no stamp.
 """
 
 from __future__ import annotations
@@ -39,7 +40,18 @@ class ActionModule(ActionBase):
             # Part of the work was done: the host may not look as a full run leaves it.
             return {**result, "changed": False, "skipped": True,
                     "msg": f"no stamp recorded: {partial}"}
+        # The inputs as the run started: one edited during the run is a change next time.
+        digest = args.get("input_digest") or ""
+        if state == "record" and not digest:
+            return {**result, "changed": False, "skipped": True,
+                    "msg": "no stamp recorded: no input digest from the start of the run"}
         if state == "check":
+            digest = converged.input_digest(
+                Path(__file__).resolve().parents[2],
+                [str(source) for source in task_vars.get("ansible_inventory_sources") or []],
+                load_extra_vars(self._loader),
+                [str(name) for name in args.get("inputs") or []])
+            result["input_digest"] = digest
             reason = partial
             if boolean(task_vars.get(converged.FULL_RUN_VARIABLE, False), strict=False):
                 reason = f"{converged.FULL_RUN_VARIABLE} is true"
@@ -47,15 +59,7 @@ class ActionModule(ActionBase):
                 reason = f"{converged.FULL_RUN_ENVIRONMENT} is set"
             if reason:
                 return {**result, "changed": False, "converged": False, "reason": reason}
-        project_root = Path(__file__).resolve().parents[2]
-        module_args = {
-            "state": state,
-            "input_digest": converged.input_digest(
-                project_root,
-                [str(source) for source in task_vars.get("ansible_inventory_sources") or []],
-                load_extra_vars(self._loader),
-                [str(name) for name in args.get("inputs") or []]),
-        }
+        module_args = {"state": state, "input_digest": digest}
         if "stamp_path" in args:
             module_args["stamp_path"] = args["stamp_path"]
         if state == "record":

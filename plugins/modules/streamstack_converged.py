@@ -35,7 +35,9 @@ options:
     choices: [check, start, record]
     default: check
   input_digest:
-    description: Digest of the run's inputs, computed on the controller.
+    description:
+      - Digest of the run's inputs, computed on the controller when the run starts (check).
+      - Recorded as given, so an input edited during the run is a change for the next one.
     type: str
     required: true
   paths:

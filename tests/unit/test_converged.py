@@ -5,9 +5,11 @@ host counts as drifted, and the all-or-nothing decision for the lab."""
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -267,3 +269,48 @@ def test_a_run_that_records_nothing_after_start_is_never_taken_for_converged(tmp
     recorded = MODULE.record(stamp, "d1", [str(managed)], [], check_mode=False)
     assert recorded["changed"] is True
     assert MODULE.check(stamp, "d1")["converged"] is True
+
+
+ACTION = _load(ROOT / "playbooks/action_plugins/streamstack_converged.py",
+               "streamstack_converged_action")
+
+
+@pytest.fixture
+def action(monkeypatch):
+    """Runs the action plugin without a host: returns its result and the module's args.
+    Each input digest it computes is a new one, as when an input is edited mid-run."""
+    monkeypatch.delenv(converged.FULL_RUN_ENVIRONMENT, raising=False)
+    digests = itertools.count()
+    monkeypatch.setattr(converged, "input_digest", lambda *_: f"digest-{next(digests)}")
+    monkeypatch.setattr(ACTION.ActionBase, "run", lambda self, tmp=None, task_vars=None: {})
+
+    def run(args):
+        plugin = object.__new__(ACTION.ActionModule)
+        plugin._task = SimpleNamespace(args=args)
+        plugin._loader = None
+        sent = {}
+        plugin._execute_module = lambda module_name, module_args, task_vars: \
+            sent.update(module_args) or {"converged": False, "reason": "x"}
+        return plugin.run(task_vars={"inventory_hostname": "h"}), sent
+    return run
+
+
+def test_the_stamp_records_the_input_digest_taken_when_the_run_started(action):
+    checked, sent = action({"state": "check", "inputs": []})
+    assert checked["input_digest"] == sent["input_digest"] == "digest-0"
+    # A group_var edited (or a git pull) during the run: the stamp keeps the start's digest.
+    _, sent = action({"state": "record", "inputs": [], "input_digest": "digest-0"})
+    assert sent["input_digest"] == "digest-0"
+    skipped, sent = action({"state": "record", "inputs": []})
+    assert skipped["skipped"] is True and not sent, "no digest of the run's start: no stamp"
+    record = yaml.safe_load((ROOT / "playbooks/converged_record.yml").read_text())
+    args = record[0]["tasks"][0]["streamstack_converged"]
+    assert "streamstack_converged_check.input_digest" in args["input_digest"]
+
+
+def test_a_forced_full_run_still_reports_the_digest_to_record(action, monkeypatch):
+    monkeypatch.setenv(converged.FULL_RUN_ENVIRONMENT, "1")
+    checked, sent = action({"state": "check", "inputs": []})
+    assert checked["converged"] is False and checked["input_digest"] == "digest-0"
+    assert not sent
+
