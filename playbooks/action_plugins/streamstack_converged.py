@@ -4,7 +4,7 @@ To check (the run's first task), computes the digest of the run's inputs
 (streamstack.converged.input_digest) and returns it; to record, takes that digest back
 (input_digest) and hands the module what the callback plugin streamstack_watch saw this
 run's tasks manage on the host. A run that asks for part of the work (tags, limit, ...)
-or sets streamstack_full_run (or the environment's STREAMSTACK_FULL_RUN) is never
+or sets streamstack_full_run (or a true STREAMSTACK_FULL_RUN in the environment) is never
 short cut, and a partial run records no stamp.
 """
 
@@ -55,8 +55,8 @@ class ActionModule(ActionBase):
             reason = partial
             if boolean(task_vars.get(converged.FULL_RUN_VARIABLE, False), strict=False):
                 reason = f"{converged.FULL_RUN_VARIABLE} is true"
-            elif os.environ.get(converged.FULL_RUN_ENVIRONMENT):
-                reason = f"{converged.FULL_RUN_ENVIRONMENT} is set"
+            elif boolean(os.environ.get(converged.FULL_RUN_ENVIRONMENT, ""), strict=False):
+                reason = f"{converged.FULL_RUN_ENVIRONMENT} is true"
             if reason:
                 return {**result, "changed": False, "converged": False, "reason": reason}
         module_args = {"state": state, "input_digest": digest}

@@ -314,3 +314,12 @@ def test_a_forced_full_run_still_reports_the_digest_to_record(action, monkeypatc
     assert checked["converged"] is False and checked["input_digest"] == "digest-0"
     assert not sent
 
+
+@pytest.mark.parametrize(("value", "forced"), [("0", False), ("false", False), ("no", False),
+                                               ("", False), ("1", True), ("true", True),
+                                               ("yes", True)])
+def test_only_a_true_streamstack_full_run_in_the_environment_forces_one(action, monkeypatch,
+                                                                        value, forced):
+    monkeypatch.setenv(converged.FULL_RUN_ENVIRONMENT, value)
+    checked, _ = action({"state": "check", "inputs": []})
+    assert (converged.FULL_RUN_ENVIRONMENT in checked.get("reason", "")) is forced
