@@ -17,7 +17,8 @@ short_description: Tell whether a host still looks as the last full site.yml run
 description:
   - I(state=record) writes a stamp with the run's input digest and a description of every
     watched path (type, mode, owner, content digest or link target), every watched unit
-    (active or not, enabled or not), the users, groups, installed packages, memory and CPUs.
+    (active or not, enabled or not, restarts by systemd), the users, groups, installed
+    packages, memory and CPUs.
   - Paths and units of earlier stamps stay watched (a warm run skips tasks that a cold
     one ran). Without any path or unit to record, the stamp is removed instead.
   - I(state=start) marks the stamp as being replaced, so that a full run that stops before its
@@ -103,16 +104,19 @@ def describe_path(path: str) -> str:
 
 
 def parse_unit_states(text: str) -> dict[str, str]:
-    """`systemctl show -p Id,ActiveState,UnitFileState` blocks -> unit: "up enabled".
-    Activating and reloading count as up: a unit restarting by itself has not drifted."""
+    """`systemctl show -p Id,ActiveState,SubState,UnitFileState,NRestarts` blocks -> unit:
+    "up enabled". Only active is up: a unit in a crash loop (activating/auto-restart) or
+    restarted by systemd since the stamp (NRestarts) has drifted."""
     states = {}
     for block in text.strip().split("\n\n"):
         fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
         if "Id" not in fields:
             continue
         active = fields.get("ActiveState", "")
-        running = "up" if active in ("active", "activating", "reloading") else active
-        states[fields["Id"]] = f"{running} {fields.get('UnitFileState') or '-'}"
+        running = "up" if active == "active" else f"{active}/{fields.get('SubState', '')}"
+        state = f"{running} {fields.get('UnitFileState') or '-'}"
+        restarts = fields.get("NRestarts") or "0"
+        states[fields["Id"]] = state if restarts == "0" else f"{state} restarts {restarts}"
     return states
 
 
@@ -120,7 +124,7 @@ def describe_units(units: list[str]) -> dict[str, str]:
     if not units:
         return {}
     done = subprocess.run(["systemctl", "show", "-p", "Id", "-p", "ActiveState", "-p",
-                           "UnitFileState", "--", *units],
+                           "SubState", "-p", "UnitFileState", "-p", "NRestarts", "--", *units],
                           capture_output=True, text=True, check=False)
     found = parse_unit_states(done.stdout)
     return {f"unit {unit}": found.get(unit, "unknown") for unit in units}

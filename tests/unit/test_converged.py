@@ -207,13 +207,22 @@ def test_paths_are_described_by_type_owner_and_content(tmp_path):
     assert MODULE.describe_path(str(target)) != described
 
 
-def test_unit_states_count_restarting_as_up():
-    text = ("Id=kafka@0.service\nActiveState=activating\nUnitFileState=enabled\n\n"
-            "Id=zookeeper.service\nActiveState=failed\nUnitFileState=enabled\n\n"
-            "Id=prometheus.service\nActiveState=active\nUnitFileState=\n")
-    assert MODULE.parse_unit_states(text) == {"kafka@0.service": "up enabled",
-                                              "zookeeper.service": "failed enabled",
-                                              "prometheus.service": "up -"}
+def test_unit_states_count_a_crash_loop_or_a_restart_by_systemd_as_drift():
+    text = ("Id=kafka@0.service\nActiveState=activating\nSubState=auto-restart\n"
+            "UnitFileState=enabled\nNRestarts=4\n\n"
+            "Id=zookeeper.service\nActiveState=failed\nSubState=failed\n"
+            "UnitFileState=enabled\nNRestarts=0\n\n"
+            "Id=kafka@1.service\nActiveState=active\nSubState=running\n"
+            "UnitFileState=enabled\nNRestarts=1\n\n"
+            "Id=prometheus.service\nActiveState=active\nSubState=running\nUnitFileState=\n"
+            "NRestarts=0\n\n"
+            "Id=streamstack.timer\nActiveState=active\nSubState=waiting\nUnitFileState=enabled\n")
+    assert MODULE.parse_unit_states(text) == {
+        "kafka@0.service": "activating/auto-restart enabled restarts 4",
+        "zookeeper.service": "failed/failed enabled",
+        "kafka@1.service": "up enabled restarts 1",
+        "prometheus.service": "up -",
+        "streamstack.timer": "up enabled"}
 
 
 def test_record_then_check_then_drift(tmp_path):
