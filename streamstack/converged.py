@@ -3,7 +3,9 @@ run, on every host.
 
 Nothing changed means both:
 - the run's inputs are the same: the project's playbooks, roles and plugins, the
-  inventory, the extra vars and the artifacts manifest (`input_digest`, on the controller);
+  inventory, the extra vars, the artifacts manifest, the secrets directory and the
+  versions of ansible-core, Mitogen and the collections (`input_digest`, on the
+  controller, as the run starts);
 - each host still looks as that run left it: every file, directory and link its tasks
   wrote, every unit they started or enabled, the users, groups, packages, memory and CPUs
   (the streamstack_converged module compares them with the stamp the run recorded).
@@ -110,9 +112,23 @@ def _inventory_paths(source: str) -> list[Path]:
     return [path, path.parent / "group_vars", path.parent / "host_vars"]
 
 
+def collection_manifests(search_paths: list[str]) -> dict[str, str]:
+    """Each installed collection's MANIFEST.json digest (its version and files), the first
+    found on the search path as Ansible loads it."""
+    found: dict[str, str] = {}
+    for root in search_paths:
+        for manifest in sorted(Path(root).glob("ansible_collections/*/*/MANIFEST.json")):
+            name = "collection " + ".".join(manifest.parent.parts[-2:])
+            if name not in found:
+                found[name] = hashlib.sha256(manifest.read_bytes()).hexdigest()
+    return found
+
+
 def input_digest(project_root: Path, inventory_sources: list[str],
-                 extra_vars: dict, more_files: list[str]) -> str:
-    """One digest of everything a full run reads on the controller."""
+                 extra_vars: dict, more_files: list[str], tools: dict | None = None) -> str:
+    """One digest of everything a full run reads on the controller; `tools` are the
+    versions of the controller's software (ansible-core, Mitogen, collections). A
+    directory in `more_files` (the secrets) counts by its files' names and digests."""
     digest = hashlib.sha256()
     roots = [project_root / name for name in _PROJECT_INPUTS]
     for source in inventory_sources:
@@ -130,6 +146,7 @@ def input_digest(project_root: Path, inventory_sources: list[str],
     wanted = {name: value for name, value in (extra_vars or {}).items()
               if name != FULL_RUN_VARIABLE}
     digest.update(json.dumps(wanted, sort_keys=True, default=str).encode())
+    digest.update(json.dumps(tools or {}, sort_keys=True).encode())
     return digest.hexdigest()
 
 

@@ -14,9 +14,10 @@ import os
 import sys
 from pathlib import Path
 
-from ansible import context
+from ansible import constants, context
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
+from ansible.release import __version__ as ansible_version
 from ansible.utils.vars import load_extra_vars
 
 try:
@@ -24,6 +25,20 @@ try:
 except ImportError:  # plain ansible-playbook from a checkout: the package is next door
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from streamstack import converged
+
+
+def controller_tools() -> dict[str, str]:
+    """The controller's software a full run runs with: a new version may change it."""
+    try:
+        import mitogen
+        mitogen_version = ".".join(map(str, mitogen.__version__))
+    except ImportError:
+        mitogen_version = "absent"
+    search = list(constants.COLLECTIONS_PATHS)
+    if constants.COLLECTIONS_SCAN_SYS_PATH:
+        search += sys.path
+    return {"ansible-core": ansible_version, "mitogen": mitogen_version,
+            **converged.collection_manifests(search)}
 
 
 class ActionModule(ActionBase):
@@ -50,7 +65,8 @@ class ActionModule(ActionBase):
                 Path(__file__).resolve().parents[2],
                 [str(source) for source in task_vars.get("ansible_inventory_sources") or []],
                 load_extra_vars(self._loader),
-                [str(name) for name in args.get("inputs") or []])
+                [str(name) for name in args.get("inputs") or []],
+                controller_tools())
             result["input_digest"] = digest
             reason = partial
             if boolean(task_vars.get(converged.FULL_RUN_VARIABLE, False), strict=False):

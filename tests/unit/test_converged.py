@@ -164,6 +164,47 @@ def test_input_digest_follows_roles_inventory_vars_and_extra_vars(project):
     assert _digest(project) != third, "an artifacts manifest that appears is an input"
 
 
+def test_the_controller_secrets_directory_is_an_input_by_digest_only(project):
+    declared = yaml.safe_load((ROOT / "playbooks/group_vars/all/streamstack.yml").read_text())
+    assert "{{ streamstack_secrets_dir }}" in declared["streamstack_converged_inputs"]
+    secrets = project.parent / "secrets"
+    (secrets / "hosts/w1").mkdir(parents=True)
+    (secrets / "hosts/w1/kafka.key").write_text("KEY-A")
+
+    def digest():
+        return converged.input_digest(project, [str(project / "inv/hosts.yml")], {},
+                                      [str(secrets)])
+    first = digest()
+    (secrets / "hosts/w1/kafka.key").write_text("KEY-B")
+    second = digest()
+    assert second != first, "a new key is an input"
+    (secrets / "hosts/w1/kafka.key").rename(secrets / "hosts/w1/old.key")
+    assert digest() != second, "so is a file's name"
+
+
+def test_controller_tools_are_inputs(project, tmp_path):
+    tools = {"ansible-core": "2.19.14", "mitogen": "0.3.54"}
+    first = converged.input_digest(project, [], {}, [], tools)
+    assert converged.input_digest(project, [], {}, [], dict(tools)) == first
+    assert converged.input_digest(project, [], {}, [], {**tools, "mitogen": "0.3.55"}) != first
+    for root, content in ((tmp_path / "a", "1.0.0"), (tmp_path / "b", "2.0.0")):
+        (root / "ansible_collections/community/docker").mkdir(parents=True)
+        (root / "ansible_collections/community/docker/MANIFEST.json").write_text(content)
+    found = converged.collection_manifests([str(tmp_path / "a"), str(tmp_path / "b"),
+                                            str(tmp_path / "none")])
+    assert list(found) == ["collection community.docker"], found
+    assert found == converged.collection_manifests([str(tmp_path / "a")]), "first one wins"
+
+
+def test_the_action_hands_the_controller_tools_to_the_digest(action, monkeypatch):
+    seen = []
+    monkeypatch.setattr(converged, "input_digest", lambda *args: seen.append(args) or "d")
+    action({"state": "check", "inputs": []})
+    tools = seen[0][4]
+    assert tools["ansible-core"] and tools["mitogen"], tools
+    assert any(name.startswith("collection community.") for name in tools), tools
+
+
 def test_partial_runs_are_named_by_their_flag():
     assert converged.partial_run_reason({"tags": ("all",), "skip_tags": ()}) is None
     assert converged.partial_run_reason({"tags": ("kafka",)}) == "--tags was given"
@@ -239,6 +280,23 @@ def test_record_then_check_then_drift(tmp_path):
     managed.write_text("broker.id=1\n")
     drift = MODULE.check(stamp, "d1")
     assert drift["converged"] is False and str(managed) in drift["reason"]
+
+
+def test_a_host_with_a_new_address_has_drifted(tmp_path, monkeypatch):
+    # Other hosts' /etc/hosts name it by its address (a fact a short cut never gathers).
+    stamp = str(tmp_path / "converged.json")
+    (tmp_path / "a").write_text("a")
+    monkeypatch.setattr(MODULE, "default_address", lambda: "172.18.0.2")
+    MODULE.record(stamp, "d1", [str(tmp_path / "a")], [], check_mode=False)
+    assert MODULE.check(stamp, "d1")["converged"] is True
+    monkeypatch.setattr(MODULE, "default_address", lambda: "172.18.0.7")
+    moved = MODULE.check(stamp, "d1")
+    assert moved["converged"] is False and "address (172.18.0.2 -> 172.18.0.7)" in moved["reason"]
+
+
+def test_the_default_address_is_an_address_or_none():
+    found = MODULE.default_address()
+    assert found == "none" or found.count(".") == 3, found
 
 
 def test_record_keeps_earlier_paths_and_check_mode_writes_nothing(tmp_path):
