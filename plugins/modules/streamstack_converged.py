@@ -183,7 +183,8 @@ def check(stamp_path: str, input_digest: str) -> dict:
                                     "no stamp (it failed, was stopped or was partial)"}
     if stamp.get("input_digest") != input_digest:
         return {**result, "reason": "the inputs changed (playbooks, roles, inventory, "
-                                    "extra vars or artifacts) since the last full run"}
+                                    "extra vars, artifacts, secrets or Ansible versions) "
+                                    "since the last full run"}
     recorded = stamp.get("described") or {}
     paths, units = watched_in(recorded)
     changed = differences(recorded, describe_host(paths, units))
