@@ -139,6 +139,9 @@ def test_each_drift_makes_the_next_site_yml_a_full_run_that_puts_it_back(node, i
     change, read_back = DRIFTS[drift]
     if drift == "no-log-file-mode" and not node.file(NO_LOG_FILE).exists:
         pytest.skip("no file of a no_log task outside the secure profile")
+    if drift == "etc-hosts" and node.run(HOSTS_LINE).rc != 0:
+        pytest.skip("this lab leaves /etc/hosts to Docker's DNS (common_manage_etc_hosts "
+                    "is off over docker exec): no line of the roles to drift")
     settled, run_dir = runner.run_playbook("site.yml", inventory, quiet=True)
     assert settled.ok, runner.format_summary(settled, run_dir)
     before = node.run(read_back).stdout if read_back else None
