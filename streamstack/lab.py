@@ -277,7 +277,7 @@ def up(image: str, count: int = 3, lab: Lab | None = None, publish: bool = True,
             hint=f"remove the lab first: streamstack lab down --purge{prefix}")
     if vm and not lab.vm:
         lab.state_dir.mkdir(parents=True, exist_ok=True)
-        lab.vm_file.write_text(f"{VM_USER}\n")
+        lab.vm_file.touch()
     ssh = ssh or vm
     hosts = lab.hosts(count)
     mismatched = sorted(name for name, c in existing.items()
