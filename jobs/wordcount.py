@@ -12,6 +12,8 @@ does. Options:
                       count). Needs --checkpoint.
   --trigger SECONDS   micro-batch interval (default: as fast as possible, like the handout)
   --checkpoint PATH   checkpoint directory (HDFS by default), so counts survive restarts
+                      (without it: a directory of this run's own under /tmp on HDFS,
+                      deleted when the driver exits; counts start again each run)
   --starting-offsets  earliest|latest (default latest, as the handout)
 
 The pure-Python parts (argument parsing, word splitting) import without pyspark so
@@ -24,6 +26,7 @@ import argparse
 import re
 import sys
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 APP_NAME = "SparkKafkaWordCount"
@@ -252,8 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     writer = counts.writeStream.outputMode("complete").queryName("wordcount")
     if args.trigger:
         writer = writer.trigger(processingTime=f"{args.trigger} seconds")
-    if args.checkpoint:
-        writer = writer.option("checkpointLocation", args.checkpoint)
+    writer = writer.option("checkpointLocation", args.checkpoint or scratch_checkpoint(spark))
 
     if args.output_topic:
         # One query, two outputs: the results topic, then the console (as the handout).
@@ -294,6 +296,29 @@ def main(argv: list[str] | None = None) -> int:
             .start()
         )
     return wait_for(query, spark)
+
+
+SCRATCH_PREFIX = "/tmp/wordcount-"
+SCRATCH_KEPT_SECONDS = 24 * 3600
+
+
+def scratch_checkpoint(spark) -> str:
+    """A checkpoint for this run only, on the cluster's file system. Spark's own fallback
+    is a directory on the driver's local disk: the executors' state stores then write to
+    their own hosts' disks, and fail where an executor shares the driver's host (that
+    directory is the submitting user's, mode 700). Deleted when the JVM exits cleanly;
+    a run stopped by a signal leaves it, so the same user's older than a day go first."""
+    jvm = spark.sparkContext._jvm
+    fs_path = jvm.org.apache.hadoop.fs.Path
+    file_system = fs_path("/").getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    user = spark.sparkContext.sparkUser()
+    cutoff = (time.time() - SCRATCH_KEPT_SECONDS) * 1000
+    for status in file_system.globStatus(fs_path(f"{SCRATCH_PREFIX}*")) or []:
+        if status.getOwner() == user and status.getModificationTime() < cutoff:
+            file_system.delete(status.getPath(), True)
+    path = fs_path(f"{SCRATCH_PREFIX}{uuid.uuid4().hex}")
+    file_system.deleteOnExit(path)
+    return str(file_system.makeQualified(path))
 
 
 def wait_for(query, spark, every: float = 5.0) -> int:

@@ -406,6 +406,10 @@ def test_handout_wordcount_console(node, bootstrap):
     if node.ansible.get_variables().get("streamstack_security", "none") == "kerberos":
         pytest.skip("the handout's plaintext command line: the secure profile's console "
                     "commands are probed by tests/secure")
+    # The handout creates its topic before the word count (which waits for it to exist).
+    created = login(node, f"kafka-topics.sh --bootstrap-server localhost:9092 --create "
+                          f"--if-not-exists --topic {WORDCOUNT_INPUT}", 90)
+    assert created.rc == 0, created.stderr[-500:]
     run = uuid.uuid4().hex[:8]
     out = f"{WORK}/out-{run}"
     app = "/opt/streamstack-jobs/wordcount/wordcount.py"

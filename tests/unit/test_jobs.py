@@ -413,8 +413,19 @@ same_console = all(
     wc.console_table(spark, rows, shown)._jdf.showString(shown, 20, False)
     == table.orderBy(F.desc("count"), "word")._jdf.showString(shown, 20, False)
     for shown in (2, 20))
+# The console run's scratch checkpoint: a new directory of its own; the same user's
+# older than a day are purged, newer ones (another run's, still going) are kept.
+import os, time, uuid
+old, fresh = (f"{wc.SCRATCH_PREFIX}{uuid.uuid4().hex}" for _ in range(2))
+os.makedirs(old)
+os.makedirs(fresh)
+os.utime(old, (time.time() - 2 * 86400,) * 2)
+scratch = wc.scratch_checkpoint(spark)
+purged = {"old": os.path.exists(old), "fresh": os.path.exists(fresh)}
+os.rmdir(fresh)
 print("RESULT " + json.dumps({"reasons": reasons, "counts": counts,
-                              "same_console": same_console}))
+                              "same_console": same_console, "scratch": scratch,
+                              "kept": purged}))
 '''
 
 
@@ -448,6 +459,8 @@ def test_python_rules_equal_the_spark_expressions(tmp_path):
     assert result["reasons"] == [sink.classify(k, v) for k, v in cases]
     assert result["counts"] == wordcount.count_words(lines)
     assert result["same_console"] is True
+    assert result["scratch"].startswith(f"file:{wordcount.SCRATCH_PREFIX}")
+    assert result["kept"] == {"old": False, "fresh": True}
 
 
 WRITER_CHECK = r'''
