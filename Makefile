@@ -62,11 +62,10 @@ molecule: deps ## molecule/default: full stack in fresh containers, idempotence,
 
 test: lint unit infra e2e molecule ## What CI runs after `make up`
 
-test-all: test ## Also the one-host, KRaft, secure-profile and bare-VM scenarios
+test-all: test ## Also the one-host, KRaft and secure-profile scenarios
 	$(BIN)/molecule test -s single
 	$(BIN)/molecule test -s kraft
 	$(BIN)/molecule test -s secure
-	$(BIN)/molecule test -s vm
 
 test-reliability: deps ## Fault tests (broker and job kills), bounded in time
 	$(PYTEST) tests/reliability --hosts=ansible://all --ansible-inventory=$(INVENTORY)
