@@ -16,7 +16,6 @@ from . import (
     PROJECT_ROOT,
     bench,
     collections,
-    converged,
     engine,
     image,
     lab,
@@ -25,6 +24,7 @@ from . import (
     runner,
 )
 from .errors import StreamstackError
+from .plugins.plugin_utils import converged
 
 console = Console(highlight=False)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import yaml
 
 # Hosts being drained by site.yml before they are removed (`streamstack shrink`).
-from .preflight import DECOMMISSION
+from .plugins.plugin_utils.preflight import DECOMMISSION
 
 MIN_HOSTS, MAX_HOSTS = 1, 5
 KAFKA_FIRST_PORT = 9092

@@ -1,7 +1,7 @@
 """Filter of site.yml's short cut (playbooks/preflight.yml): all hosts converged, or why not.
 
 Each host's streamstack_converged check says whether it still looks as the last full run
-left it (streamstack/converged.py). This decides for the lab, with unit tests in
+left it (plugins/plugin_utils/converged.py). This decides for the lab, with unit tests in
 tests/unit/test_converged.py.
 """
 

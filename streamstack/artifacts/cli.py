@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from streamstack.artifacts_catalog import PRODUCTS
+from streamstack.plugins.plugin_utils.artifacts_catalog import PRODUCTS
 
 from .common import ArtifactError, default_cache_dir
 from .fetching import fetch, load_manifest

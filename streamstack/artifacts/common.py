@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from streamstack.artifacts_catalog import MavenSet, Product
+from streamstack.plugins.plugin_utils.artifacts_catalog import MavenSet, Product
 
 # Bump when the staging/packing code changes the produced trees: every product repacks.
 STAGING_VERSION = 3

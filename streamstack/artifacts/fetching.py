@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from streamstack.artifacts_catalog import PRODUCTS, Product
+from streamstack.plugins.plugin_utils.artifacts_catalog import PRODUCTS, Product
 
 from .common import (
     MANIFEST_FORMAT,

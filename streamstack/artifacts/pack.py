@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from streamstack import launchers
-from streamstack.artifacts_catalog import MavenSet, Product
+from streamstack.plugins.plugin_utils.artifacts_catalog import MavenSet, Product
 
 from .common import PACK_MTIME, STAGING_VERSION, ArtifactError, groups_for
 

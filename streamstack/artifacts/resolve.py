@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from streamstack.artifacts_catalog import MavenSet, Product
+from streamstack.plugins.plugin_utils.artifacts_catalog import MavenSet, Product
 
 from .common import DEPENDENCY_PLUGIN, ArtifactError, Group, Progress
 

@@ -3,7 +3,7 @@ as the sudo user."""
 
 from __future__ import annotations
 
-from .. import converged
+from ..plugins.plugin_utils import converged
 from .common import figure, ratio
 from .harness import Context, fresh_lab, log, run_playbook, settle
 

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from .. import converged
+from ..plugins.plugin_utils import converged
 from .common import GIB, HOSTS, SCALING_HOSTS, figure, parse_docker_mem, ratio
 from .harness import Context, _out, fresh_lab, log, run_playbook, settle
 

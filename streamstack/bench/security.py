@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import converged
+from ..plugins.plugin_utils import converged
 from .common import figure, ratio
 from .harness import Context, fresh_lab, load_bench_module, log, run_playbook, settle
 from .kafka import KafkaRun, kafka_producer_run

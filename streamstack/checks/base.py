@@ -79,8 +79,8 @@ class Lab:
             g: list(members) for g, members in first.get("groups", {}).items()}
         self.seen: dict[str, dict] = {}
         self.seconds: dict[str, float] = {}
-        from streamstack import release_layout
-        from streamstack.artifacts_catalog import PRODUCTS
+        from streamstack.plugins.plugin_utils import release_layout
+        from streamstack.plugins.plugin_utils.artifacts_catalog import PRODUCTS
 
         self.layouts = {p: release_layout.load(p, PRODUCTS[p].version) for p in sorted(PRODUCTS)}
         # hdfs.cross_host: each host writes a file of its own, the next host reads it.

@@ -32,9 +32,10 @@ from reliability_lib import (
     wait_no_under_replicated,
 )
 
-from streamstack import converged, jobs, runner
+from streamstack import jobs, runner
 from streamstack import lab as lab_mod
 from streamstack.engine import docker
+from streamstack.plugins.plugin_utils import converged
 
 TOPIC = "reliability"
 UNITS = ["zookeeper.service", "kafka@*", "kafka-forward@*", "hdfs-*", "yarn-*", "mapred-*",

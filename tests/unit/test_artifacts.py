@@ -18,7 +18,7 @@ from streamstack import artifacts
 from streamstack.artifacts import ArtifactError, RealResolver, fetch, fetching, pack_tree
 from streamstack.artifacts import cli as artifacts_cli
 from streamstack.artifacts.pack import _already_shipped
-from streamstack.artifacts_catalog import (
+from streamstack.plugins.plugin_utils.artifacts_catalog import (
     PRODUCTS,
     Archive,
     MavenDep,

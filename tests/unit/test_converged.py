@@ -1,4 +1,4 @@
-"""The warm site.yml's short cut (streamstack/converged.py, the streamstack_converged
+"""The warm site.yml's short cut (plugins/plugin_utils/converged.py, the streamstack_converged
 module and filter): what a full run watches, when the inputs count as changed, when a
 host counts as drifted, and the all-or-nothing decision for the lab."""
 
@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from streamstack import converged
+from streamstack.plugins.plugin_utils import converged
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,8 +106,8 @@ class _Result:
 
 def test_the_callback_watches_each_item_of_a_no_log_loop(monkeypatch):
     monkeypatch.setattr(converged, "WATCHED", {})
-    watch = _load(ROOT / "playbooks/callback_plugins/streamstack_watch.py",
-                  "streamstack_watch_callback").CallbackModule()
+    watch = importlib.import_module(
+        "streamstack.plugins.callback.streamstack_watch").CallbackModule()
     for broker in (0, 1):
         watch.v2_runner_item_on_ok(_Result(dict(CENSORED),
                                            {"dest": f"/etc/kafka/server-{broker}.properties"}))
@@ -338,8 +338,7 @@ def test_a_run_that_records_nothing_after_start_is_never_taken_for_converged(tmp
     assert MODULE.check(stamp, "d1")["converged"] is True
 
 
-ACTION = _load(ROOT / "playbooks/action_plugins/streamstack_converged.py",
-               "streamstack_converged_action")
+ACTION = importlib.import_module("streamstack.plugins.action.streamstack_converged")
 
 
 @pytest.fixture
@@ -371,7 +370,7 @@ def test_the_stamp_records_the_input_digest_taken_when_the_run_started(action):
     skipped, sent = action({"state": "record", "inputs": []})
     assert skipped["skipped"] is True and not sent, "no digest of the run's start: no stamp"
     record = yaml.safe_load((ROOT / "playbooks/converged_record.yml").read_text())
-    args = record[0]["tasks"][0]["streamstack_converged"]
+    args = record[0]["tasks"][0]["streamstack.lab.streamstack_converged"]
     assert "streamstack_converged_check.input_digest" in args["input_digest"]
 
 

@@ -41,11 +41,11 @@ def test_no_jinja_loops_left_in_the_yaml(path):
     assert not re.search(r"\{%-?\s*for\b", text), f"{path} still loops in Jinja"
 
 
-def test_ansible_finds_the_filters_through_ansible_cfg():
+def test_ansible_finds_the_filters_by_their_collection_name_through_ansible_cfg():
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
            "ANSIBLE_STRATEGY": "linear", "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
            "ANSIBLE_LOCALHOST_WARNING": "false", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false"}
-    expr = "{{ ['hdfs'] | hadoop_user_dirs(group='hadoop') }}"
+    expr = "{{ ['hdfs'] | streamstack.lab.hadoop_user_dirs(group='hadoop') }}"
     done = subprocess.run(
         [str(Path(sys.executable).parent / "ansible"), "localhost", "-i", "localhost,",
          "-c", "local", "-m", "ansible.builtin.debug", "-a", f"msg={expr}"],

@@ -30,9 +30,9 @@ def test_restart_waits_for_leaders_isr_and_min_isr_before_the_next_broker():
 def test_topics_go_through_the_admin_module_not_cli_output():
     tasks = _tasks("topics.yml")
     assert not [t for t in tasks if "ansible.builtin.command" in t or "ansible.builtin.shell" in t]
-    module = [t for t in tasks if "kafka_topics" in t]
+    module = [t for t in tasks if "streamstack.lab.kafka_topics" in t]
     assert len(module) == 1, "one kafka_topics task reconciles every declared topic"
-    assert "kafka_topics_wanted" in module[0]["kafka_topics"]["topics"]
+    assert "kafka_topics_wanted" in module[0]["streamstack.lab.kafka_topics"]["topics"]
 
 
 def test_stalled_migration_stops_every_controller_before_any_starts():

@@ -7,8 +7,9 @@ import copy
 import pytest
 import yaml
 
-from streamstack import PROJECT_ROOT, preflight
-from streamstack.preflight import ERROR, WARNING
+from streamstack import PROJECT_ROOT
+from streamstack.plugins.plugin_utils import preflight
+from streamstack.plugins.plugin_utils.preflight import ERROR, WARNING
 
 GIB = 1024**3
 MASTER, W1, W2 = "hadoop-master", "hadoop-worker1", "hadoop-worker2"
@@ -522,7 +523,7 @@ def test_unsupported_version():
     assert only_error(data) == (
         "all hosts: hadoop_version=3.4.0: no pinned artifacts for hadoop 3.4.0 "
         "(supported: 3.3.6). Fix: use hadoop 3.3.6, or add hadoop 3.4.0 with its checksums to "
-        "streamstack/artifacts_catalog.py")
+        "plugins/plugin_utils/artifacts_catalog.py")
     set_all(data, "hadoop_version", "3.3.6")
     assert messages(data) == []
 
@@ -761,12 +762,13 @@ def test_the_report_reads_the_variables_of_every_role_site_yml_applies():
     """Each host's variables are those a play of the report task's roles sees: the roles
     of site.yml's plays, so no role's defaults are left out."""
     applied = []
-    for entry in yaml.safe_load((PROJECT_ROOT / "site.yml").read_text()):
-        playbook = PROJECT_ROOT / entry["ansible.builtin.import_playbook"]
+    for entry in yaml.safe_load((PROJECT_ROOT / "playbooks/site.yml").read_text()):
+        playbook = PROJECT_ROOT / "playbooks" / entry["ansible.builtin.import_playbook"]
         for play in yaml.safe_load(playbook.read_text()):
             applied += [r["role"] if isinstance(r, dict) else r for r in play.get("roles", [])]
     report = yaml.safe_load((PROJECT_ROOT / "playbooks/preflight.yml").read_text())[-1]
-    assert report["tasks"][0]["streamstack_preflight"]["roles"] == list(dict.fromkeys(applied))
+    task = report["tasks"][0]["streamstack.lab.streamstack_preflight"]
+    assert task["roles"] == list(dict.fromkeys(applied))
 
 
 # --- decommission (issue 21) -----------------------------------------------------------

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from test_preflight import MASTER, W1, W2, healthy, messages, only_error
 
-from streamstack import preflight
-from streamstack.preflight import ERROR, WARNING
+from streamstack.plugins.plugin_utils import preflight
+from streamstack.plugins.plugin_utils.preflight import ERROR, WARNING
 
 NOW = 1_800_000_000.0
 BASE_PACKAGES = ["openjdk-17-jdk-headless", "python3", "procps", "iproute2", "socat", "acl",

@@ -29,7 +29,8 @@ def test_rebalance_playbook_is_fatal_everywhere_and_runs_the_role_task_file():
     (play,) = yaml.safe_load((ROOT / "playbooks/rebalance.yml").read_text())
     assert play["any_errors_fatal"] is True
     task = play["tasks"][0]["ansible.builtin.include_role"]
-    assert task == {"name": "kafka", "tasks_from": "rebalance"}
+    assert task == {"name": "streamstack.lab.kafka", "tasks_from": "rebalance"}
     (reassign,) = [t for t in yaml.safe_load((ROOT / "roles/kafka/tasks/rebalance.yml")
-                                             .read_text()) if "kafka_reassign" in t]
-    assert "kafka_rebalance_throttle_bytes" in reassign["kafka_reassign"]["throttle_bytes"]
+                                             .read_text()) if "streamstack.lab.kafka_reassign" in t]
+    assert "kafka_rebalance_throttle_bytes" in reassign["streamstack.lab.kafka_reassign"][
+        "throttle_bytes"]

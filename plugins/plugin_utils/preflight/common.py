@@ -126,7 +126,7 @@ def pinned_versions(inv: Inventory) -> Iterable[Issue]:
                             f"no pinned artifacts for {name} {version} (supported: "
                             f"{product.version})",
                             f"use {name} {product.version}, or add {name} {version} with its "
-                            "checksums to streamstack/artifacts_catalog.py")
+                            "checksums to plugins/plugin_utils/artifacts_catalog.py")
                 continue
             if source != "archive" or product.archive is None:
                 continue

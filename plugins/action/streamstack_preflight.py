@@ -1,4 +1,4 @@
-"""Action plugin: run the preflight rules of streamstack.preflight on the controller.
+"""Action plugin: run the preflight rules of plugin_utils/preflight on the controller.
 
 Runs once (``run_once: true``) after the read-only gathering tasks of
 playbooks/preflight.yml. For every host of the play it takes the host's groups, the
@@ -14,20 +14,14 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import sys
 import time
-from pathlib import Path
 
 from ansible.errors import AnsibleError
 from ansible.playbook.play import Play
 from ansible.plugins.action import ActionBase
 from ansible.template import Templar
 
-try:
-    from streamstack import preflight
-except ImportError:  # plain ansible-playbook from a checkout: the package is next door
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from streamstack import preflight
+from ..plugin_utils import preflight
 
 
 class ActionModule(ActionBase):

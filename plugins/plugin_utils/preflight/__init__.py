@@ -2,7 +2,7 @@
 
 The rules are pure functions over one data structure, so they are unit tested without
 hosts. ``playbooks/preflight.yml`` gathers a few read-only facts on every host, builds the
-structure on the controller (``playbooks/action_plugins/streamstack_preflight.py``) and
+structure on the controller (``plugins/action/streamstack_preflight.py``) and
 calls :func:`check`; ``streamstack preflight`` shows the same list.
 
 The structure::

@@ -1,4 +1,4 @@
-"""The official binary releases' layouts, kept as data in streamstack/layouts/<product>.yml.
+"""The official binary releases' layouts, kept as data in layouts/<product>.yml beside this.
 
 Each file lists the paths a product tree must have below its home (read from upstream's
 assembly descriptors at the release tag) and, with a reason, those the release has that
@@ -27,7 +27,7 @@ class Layout:
 
 
 def load(product: str, version: str) -> Layout:
-    """streamstack/layouts/<product>.yml with {version} filled in."""
+    """plugins/plugin_utils/layouts/<product>.yml with {version} filled in."""
     data = yaml.safe_load((LAYOUTS / f"{product}.yml").read_text())
     paths = tuple(p.format(version=version) for p in data["paths"])
     absent = {p.format(version=version): reason

@@ -2,7 +2,7 @@
 
 Every result of a file-writing task (template, copy, file, lineinfile, ...), of a stat
 and of a systemd/service task on the host itself (not delegated) adds its path or unit
-to streamstack.converged.WATCHED, which the streamstack_converged action records on the
+to plugin_utils/converged.py's WATCHED, which the streamstack_converged action records on the
 host at the end of site.yml. A result that names no path (no_log censors it; lineinfile
 and the like return none) is watched by the task's templated arguments; a loop's by
 each item's. Only descriptions (digest, mode, owner) are recorded, never contents.
@@ -10,10 +10,9 @@ each item's. Only descriptions (digest, mode, owner) are recorded, never content
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from ansible.plugins.callback import CallbackBase
+
+from ..plugin_utils import converged
 
 DOCUMENTATION = r"""
 name: streamstack_watch
@@ -22,12 +21,6 @@ short_description: Collect the paths and units each host's tasks manage
 description:
   - Feeds the streamstack_converged action (the warm site.yml's short cut).
 """
-
-try:
-    from streamstack import converged
-except ImportError:  # plain ansible-playbook from a checkout: the package is next door
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from streamstack import converged
 
 
 class CallbackModule(CallbackBase):

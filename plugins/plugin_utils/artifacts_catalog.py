@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from streamstack import release_layout
+from . import release_layout
 
 
 @dataclass(frozen=True)
@@ -223,7 +223,7 @@ _HADOOP_LOGGING = ("org.slf4j:slf4j-log4j12", "log4j:log4j")
 
 
 def _hadoop_sets() -> tuple[MavenSet, ...]:
-    """One Maven set per release directory of streamstack/layouts/hadoop.yml, in its
+    """One Maven set per release directory of plugins/plugin_utils/layouts/hadoop.yml, in its
     order (upstream's dist-layout-stitching order: common first, so it keeps every
     dependency it has). Declared modules go to the directory, the rest of their closure
     to its lib/ (share/hadoop/tools/lib holds both)."""

@@ -1,7 +1,7 @@
 """Action plugin of streamstack_converged: the controller's half.
 
 To check (the run's first task), computes the digest of the run's inputs
-(streamstack.converged.input_digest) and returns it; to record, takes that digest back
+(plugin_utils/converged.py's input_digest) and returns it; to record, takes that digest back
 (input_digest) and hands the module what the callback plugin streamstack_watch saw this
 run's tasks manage on the host. A run that asks for part of the work (tags, limit, ...)
 or sets streamstack_full_run (or a true STREAMSTACK_FULL_RUN in the environment) is never
@@ -20,11 +20,7 @@ from ansible.plugins.action import ActionBase
 from ansible.release import __version__ as ansible_version
 from ansible.utils.vars import load_extra_vars
 
-try:
-    from streamstack import converged
-except ImportError:  # plain ansible-playbook from a checkout: the package is next door
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from streamstack import converged
+from ..plugin_utils import converged
 
 
 def controller_tools() -> dict[str, str]:
@@ -82,6 +78,6 @@ class ActionModule(ActionBase):
             seen = converged.WATCHED.get(task_vars.get("inventory_hostname"), {})
             module_args["paths"] = sorted(seen.get("paths", ()))
             module_args["units"] = sorted(seen.get("units", ()))
-        result.update(self._execute_module(module_name="streamstack_converged",
+        result.update(self._execute_module(module_name="streamstack.lab.streamstack_converged",
                                            module_args=module_args, task_vars=task_vars))
         return result
