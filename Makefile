@@ -7,7 +7,7 @@ INVENTORY ?= inventories/local
 # pytest exits 5 when it collected nothing: that is a failure here, never a pass.
 PYTEST = scripts/pytest-strict
 
-.PHONY: help deps up down status lint unit infra e2e molecule test test-all \
+.PHONY: help deps up down status collection lint unit infra e2e molecule test test-all \
         test-reliability test-metrics bench docs clean
 
 help:
@@ -32,13 +32,17 @@ down: deps ## Remove the lab (data volumes kept; `streamstack down --purge` drop
 status: deps
 	$(BIN)/streamstack status
 
-lint: deps ## ruff, ansible-lint (production profile), shellcheck, role docs up to date
+collection: deps ## The streamstack.lab collection tarball, in .cache/build/
+	$(BIN)/python -m streamstack.sanity build
+
+lint: deps ## ruff, ansible-lint (production profile), shellcheck, role docs, ansible-test sanity
 	$(BIN)/ruff check .
 	rm -rf .cache/launchers && mkdir -p .cache && $(BIN)/python -m streamstack.launchers .cache/launchers \
 	  > .cache/launchers.list
 	shellcheck -x $$(cat .cache/launchers.list) scripts/* .ci/run
 	$(BIN)/ansible-lint -q --offline --profile production
 	$(BIN)/python -m streamstack.docs --check
+	$(BIN)/python -m streamstack.sanity
 
 # The jobs' Spark code runs in the unit tests on a local Spark unpacked from the
 # artifact cache (`make up` fills it); without it those two tests are skipped.

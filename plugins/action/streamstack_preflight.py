@@ -48,7 +48,7 @@ class ActionModule(ActionBase):
                 play=play, host=variable_manager._inventory.get_host(host))
             values, template_errors = self._variables(host_vars, reach["answered"])
             data["hosts"][host] = {
-                "groups": [g for g in raw.get("group_names", [])],
+                "groups": list(raw.get("group_names", [])),
                 "vars": values,
                 "template_errors": template_errors,
                 "facts": self._facts(raw) if reach["answered"] else {},

@@ -10,10 +10,6 @@ each item's. Only descriptions (digest, mode, owner) are recorded, never content
 
 from __future__ import annotations
 
-from ansible.plugins.callback import CallbackBase
-
-from ..plugin_utils import converged
-
 DOCUMENTATION = r"""
 name: streamstack_watch
 type: aggregate
@@ -21,6 +17,10 @@ short_description: Collect the paths and units each host's tasks manage
 description:
   - Feeds the streamstack_converged action (the warm site.yml's short cut).
 """
+
+from ansible.plugins.callback import CallbackBase
+
+from ..plugin_utils import converged
 
 
 class CallbackModule(CallbackBase):

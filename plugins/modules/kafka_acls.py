@@ -62,7 +62,7 @@ options:
     default: 30000
 requirements:
   - kafka-python >= 2.0 on the host that runs the module
-author: streamstack
+author: streamstack maintainers (@streamstack)
 """
 
 EXAMPLES = r"""

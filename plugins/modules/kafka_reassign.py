@@ -61,7 +61,7 @@ options:
     type: path
 requirements:
   - kafka-python >= 2.0 on the host that runs the module
-author: streamstack
+author: streamstack maintainers (@streamstack)
 """
 
 EXAMPLES = r"""
@@ -204,7 +204,7 @@ class _Tools:
     def wait_none_running(self, seconds):
         deadline = time.monotonic() + seconds
         while True:
-            _, out = self.run("--list")
+            _unused, out = self.run("--list")
             if "No partition reassignments found" in out:
                 return
             if time.monotonic() > deadline:
@@ -284,7 +284,7 @@ def main() -> None:
                                  f"{live}); start them (site.yml) before rebalancing")
         if not module.check_mode:
             tools.wait_none_running(p["wait_seconds"])
-        current, _ = _describe(admin, p["topics"])
+        current, _unused = _describe(admin, p["topics"])
         try:
             changes = plan(current, p["brokers"])
         except ValueError as exc:

@@ -55,7 +55,7 @@ options:
     default: {}
 requirements:
   - kafka-python >= 2.0 on the host that runs the module
-author: streamstack
+author: streamstack maintainers (@streamstack)
 """
 
 EXAMPLES = r"""

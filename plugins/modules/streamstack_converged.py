@@ -3,14 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import socket
-import stat
-import subprocess
-import time
-
 DOCUMENTATION = r"""
 ---
 module: streamstack_converged
@@ -56,7 +48,7 @@ options:
     description: Where the stamp lives on the host.
     type: path
     default: /var/lib/streamstack/converged.json
-author: streamstack
+author: streamstack maintainers (@streamstack)
 """
 
 EXAMPLES = r"""
@@ -79,6 +71,14 @@ recorded_at:
   type: str
   returned: when a stamp exists
 """
+
+import hashlib
+import json
+import os
+import socket
+import stat
+import subprocess
+import time
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 

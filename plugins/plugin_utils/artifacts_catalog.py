@@ -233,7 +233,7 @@ def _hadoop_sets() -> tuple[MavenSet, ...]:
         jars_only = dest in layout.jars_only
         deps = []
         for module in modules:
-            artifact, _, classifier = module.partition(":")
+            artifact, _unused, classifier = module.partition(":")
             coordinate = f"org.apache.hadoop:{artifact}:{HADOOP_VERSION}"
             if classifier:  # a -tests jar: its module's closure comes with the main jar
                 deps.append(MavenDep(f"{coordinate}:{classifier}", exclusions=("*:*",)))

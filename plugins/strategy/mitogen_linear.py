@@ -9,6 +9,17 @@ falls back to the plain linear strategy and says so.
 
 from __future__ import annotations
 
+DOCUMENTATION = r"""
+name: mitogen_linear
+short_description: Mitogen's linear strategy, or Ansible's own where Mitogen is absent
+description:
+  - The linear strategy run over Mitogen (one Python interpreter per host for the run).
+  - Without the mitogen package, Ansible's linear strategy, with a warning.
+author: streamstack maintainers (@streamstack)
+requirements:
+  - mitogen (optional)
+"""
+
 from ansible.utils.display import Display
 
 try:
@@ -16,9 +27,16 @@ try:
     # are loaded once.
     from ansible_mitogen.plugins.strategy.mitogen_linear import StrategyModule
 except ImportError as error:
-    from ansible.plugins.strategy.linear import StrategyModule
+    from ansible.plugins.strategy.linear import StrategyModule as _Linear
 
-    Display().warning(f"mitogen is not importable ({error}): running the plain linear "
-                      "strategy (slower); `make deps` installs it")
+    _MISSING = str(error)
+
+    class StrategyModule(_Linear):
+        """Ansible's linear strategy, saying once per run that Mitogen is missing."""
+
+        def __init__(self, *args, **kwargs):
+            Display().warning(f"mitogen is not importable ({_MISSING}): running the plain "
+                              "linear strategy (slower); `make deps` installs it")
+            super().__init__(*args, **kwargs)
 
 __all__ = ["StrategyModule"]

@@ -244,15 +244,15 @@ class Inventory:
             if group in groups:
                 for name in variables:
                     value = self.var(host, name)
-                    if value and str(value) not in [path for _, path in dirs]:
+                    if value and str(value) not in [path for _unused, path in dirs]:
                         dirs.append((name, str(value)))
         return dirs
 
     def kafka_ports(self, host: str) -> list[tuple[str, int, dict]]:
         """(listener, port, broker) of every broker listener on the host."""
         ports: list[tuple[str, int, dict]] = []
-        if host not in self.group("kafka") and not (self.kraft()
-                                                     and host in self.controller_hosts()):
+        controller = self.kraft() and host in self.controller_hosts()
+        if host not in self.group("kafka") and not controller:
             return ports
         offset = self.offset(host)
         combined = self.kraft() and not self.controller_hosts()

@@ -25,7 +25,7 @@ def parse_ss(output: str, users_by_uid: dict[int, str] | None = None) -> list[di
             continue
         # State Recv-Q Send-Q Local:Port Peer:Port [Process/extended]
         local = fields[3] if fields[0] == "LISTEN" else fields[2]
-        address, _, port = local.rpartition(":")
+        address, _unused, port = local.rpartition(":")
         if not port.isdigit():
             continue
         match = _SS_PROCESS.search(line)

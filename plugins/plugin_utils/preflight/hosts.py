@@ -73,7 +73,7 @@ def free_disk(inv: Inventory) -> Iterable[Issue]:
         for mount, entries in by_mount.items():
             free_mb = available[mount] // (1024 * 1024)
             if free_mb < threshold:
-                yield Issue(host, ",".join(v for v, _ in entries), [p for _, p in entries],
+                yield Issue(host, ",".join(v for v, _p in entries), [p for _v, p in entries],
                             f"only {free_mb} MB free on {mount} (needs "
                             f"preflight_min_free_disk_mb={threshold})",
                             f"free space on {mount}, put the data dirs on a larger disk, or "
@@ -93,7 +93,7 @@ def _mount_of(path: str, mounts: list[dict]) -> dict | None:
 
 @rule
 def ports_in_use(inv: Inventory) -> Iterable[Issue]:
-    external = {b["port"] for _, b in inv.all_brokers()}
+    external = {b["port"] for _unused, b in inv.all_brokers()}
     for host in inv.names:
         if not inv.has_fact(host, "listening"):
             continue
@@ -101,7 +101,7 @@ def ports_in_use(inv: Inventory) -> Iterable[Issue]:
         ours = inv.service_users(host)
         # (service, port, variable that sets the port, what else to do)
         wanted: list[tuple[str, int, str, str]] = []
-        for listener, port, _ in inv.kafka_ports(host):
+        for listener, port, _unused in inv.kafka_ports(host):
             wanted.append((listener, port, "kafka_brokers.port",
                            f"move {listener} to another port"))
         for service, port, exclusive in inv.service_ports(host):

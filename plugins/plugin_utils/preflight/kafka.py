@@ -94,7 +94,7 @@ def kraft_controllers(inv: Inventory) -> Iterable[Issue]:
     group = str(inv.cluster_var("kafka_kraft_controller_group"))
     dedicated = inv.controller_hosts()
     # roles/kafka: without hosts in the controller group every broker is also a controller.
-    voters = dedicated or [f"broker {b['id']}" for _, b in inv.all_brokers()]
+    voters = dedicated or [f"broker {b['id']}" for _unused, b in inv.all_brokers()]
     if not voters:
         yield Issue("inventory", f"groups.{group}", [],
                     "kafka_mode=kraft needs controllers: no host in the controller group and "
@@ -168,7 +168,7 @@ def duplicate_broker_ids(inv: Inventory) -> Iterable[Issue]:
 def duplicate_ports_on_host(inv: Inventory) -> Iterable[Issue]:
     for host in inv.group("kafka"):
         seen: dict[int, list[str]] = {}
-        for listener, port, _ in inv.kafka_ports(host):
+        for listener, port, _unused in inv.kafka_ports(host):
             seen.setdefault(port, []).append(listener)
         for port, listeners in seen.items():
             if len(listeners) > 1:
@@ -182,8 +182,8 @@ def duplicate_ports_on_host(inv: Inventory) -> Iterable[Issue]:
 def broker_port_clashes(inv: Inventory) -> Iterable[Issue]:
     for host in inv.group("kafka"):
         services = inv.service_ports(host)
-        for listener, port, _ in inv.kafka_ports(host):
-            for service, service_port, _ in services:
+        for listener, port, _unused in inv.kafka_ports(host):
+            for service, service_port, _unused in services:
                 if port == service_port:
                     yield Issue(host, "kafka_brokers.port", port if "external" in listener
                                 else f"{port} (internal)",
@@ -207,7 +207,7 @@ def broker_port_clashes(inv: Inventory) -> Iterable[Issue]:
         for other in inv.names:
             if other in distinct:
                 continue
-            for service, service_port, _ in inv.service_ports(other):
+            for service, service_port, _unused in inv.service_ports(other):
                 if service_port == port:
                     yield Issue(other, "kafka_brokers.port", port,
                                 f"the forwarder for the broker on {distinct[0]} would clash "

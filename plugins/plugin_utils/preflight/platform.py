@@ -150,13 +150,13 @@ def memory_for_heaps(inv: Inventory) -> Iterable[Issue]:
         if brokers and heap and (size := _megabytes(heap.group(1))):
             needs.append(("kafka_heap_opts", f"{len(brokers)} Kafka broker(s)",
                           size * len(brokers)))
-        wanted = sum(size for _, _, size in needs)
+        wanted = sum(size for _v, _d, size in needs)
         containers = _megabytes(inv.var(host, "hadoop_yarn_nodemanager_memory_mb")) or 0
         # Containers alone beyond the host's memory: yarn_memory says so already.
         if wanted <= total or ("yarn_nodemanager" in groups and containers > total):
             continue
-        parts = ", ".join(f"{daemon} {size} MB" for _, daemon, size in needs)
-        yield Issue(host, ",".join(dict.fromkeys(v for v, _, _ in needs)), f"{wanted} MB",
+        parts = ", ".join(f"{daemon} {size} MB" for _unused, daemon, size in needs)
+        yield Issue(host, ",".join(dict.fromkeys(v for v, _d, _s in needs)), f"{wanted} MB",
                     f"the daemons of this host would take {wanted} MB ({parts}), more than its "
                     f"{total} MB of memory",
                     f"give {host} more memory, lower those heaps, or move some of its groups "
