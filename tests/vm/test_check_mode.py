@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from streamstack import converged, runner
+from streamstack import runner
+from streamstack.plugins.plugin_utils import converged
 
 
 @pytest.fixture(scope="module")
