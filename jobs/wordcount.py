@@ -13,7 +13,8 @@ does. Options:
   --trigger SECONDS   micro-batch interval (default: as fast as possible, like the handout)
   --checkpoint PATH   checkpoint directory (HDFS by default), so counts survive restarts
                       (without it: a directory of this run's own under /tmp on HDFS,
-                      deleted when the driver exits; counts start again each run)
+                      deleted when the driver exits cleanly, else by a run a day later;
+                      counts start again each run)
   --starting-offsets  earliest|latest (default latest, as the handout)
 
 The pure-Python parts (argument parsing, word splitting) import without pyspark so
