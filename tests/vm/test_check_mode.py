@@ -7,19 +7,8 @@ layout). In CI's scenario it runs after the idempotence step, on the bare VM lab
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from streamstack import runner
 from streamstack.plugins.plugin_utils import converged
-
-
-@pytest.fixture(scope="module")
-def inventory(request) -> Path:
-    path = request.config.getoption("ansible_inventory")
-    assert path, "run with --ansible-inventory=INVENTORY"
-    return Path(path).resolve()
 
 
 def test_check_mode_on_a_converged_lab_changes_nothing(inventory):

@@ -32,17 +32,11 @@ def _ansible(binary: str, *args: str, timeout: int, **env_vars: str) -> subproce
                           text=True, timeout=timeout, check=False)
 
 
-def _raw(inventory: str, host: str, command: str) -> subprocess.CompletedProcess:
+def _raw(inventory: Path, host: str, command: str) -> subprocess.CompletedProcess:
     # Without Mitogen, whose strategy starts Python on the host even for `raw`.
     return _ansible("ansible", host, "-i", inventory, "-b", "-m", "ansible.builtin.raw",
                     "-a", command, timeout=120, ANSIBLE_STRATEGY="linear")
 
-
-@pytest.fixture(scope="module")
-def inventory(request) -> str:
-    path = request.config.getoption("ansible_inventory")
-    assert path, "run with --ansible-inventory=INVENTORY"
-    return str(Path(path).resolve())
 
 
 @pytest.fixture(scope="module")
