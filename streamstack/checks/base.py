@@ -14,10 +14,15 @@ from pathlib import Path
 INTERNAL_OFFSET = 10000
 ZOOKEEPER_PORT = 2181
 NAMENODE_HTTP = 9870
+NAMENODE_HTTPS = 9871
 JOBHISTORY_HTTP = 19888
 RESOURCEMANAGER_HTTP = 8088
 DEFAULT_JOBS = ("wordcount", "kafka-to-hdfs")
 YARN_WAIT_SECONDS = 300
+# The lab CA's certificate on every host of the secure profile (roles/pki), and the
+# Kafka admin's client properties on every broker host (roles/kafka, root only).
+SECURE_CA_FILE = "/etc/pki/streamstack/ca.crt"
+SECURE_KAFKA_CLIENT_CONFIG = "/etc/kafka/admin.properties"
 PROBE = Path(__file__).resolve().parent.parent / "probe.py"
 
 # unit -> (group, user); the JobHistory server runs with the NameNode.
@@ -77,6 +82,8 @@ class Lab:
         first = self.vars[self.hosts[0]] if self.hosts else {}
         self.groups: dict[str, list[str]] = {
             g: list(members) for g, members in first.get("groups", {}).items()}
+        # The secure profile: the probes authenticate (Lab.auth) and speak TLS.
+        self.secure = first.get("streamstack_security", "none") == "kerberos"
         self.seen: dict[str, dict] = {}
         self.seconds: dict[str, float] = {}
         from streamstack.plugins.plugin_utils import release_layout
@@ -112,7 +119,55 @@ class Lab:
 
     def namenode_url(self) -> str | None:
         namenodes = self.group("hdfs_namenode")
-        return f"http://{namenodes[0]}:{NAMENODE_HTTP}" if namenodes else None
+        if not namenodes:
+            return None
+        return f"{'https' if self.secure else 'http'}://{namenodes[0]}:{self.namenode_web_port()}"
+
+    def namenode_web_port(self) -> int:
+        # The secure profile serves HDFS's web endpoints over HTTPS only.
+        return NAMENODE_HTTPS if self.secure else NAMENODE_HTTP
+
+    def resourcemanager_url(self, name: str) -> str:
+        return f"http://{name}:{RESOURCEMANAGER_HTTP}"
+
+    def secrets_dir(self) -> Path:
+        """The lab's generated secrets on the controller, as playbooks/group_vars/all/
+        security.yml names them (streamstack_secrets_dir)."""
+        if os.environ.get("STREAMSTACK_SECRETS_DIR"):
+            return Path(os.environ["STREAMSTACK_SECRETS_DIR"])
+        first = self.vars[self.hosts[0]]
+        name = first.get("streamstack_lab_name") or Path(
+            first.get("inventory_dir") or self.inventory).name
+        return Path.home() / ".streamstack" / "secrets" / name
+
+    def kafka_client_settings(self) -> dict:
+        """kafka-python's settings for this machine's clients: in the secure profile the
+        lab user's SCRAM credentials and the lab CA, from the secrets directory."""
+        if not self.secure:
+            return {}
+        secrets = self.secrets_dir()
+        user = self.vars[self.hosts[0]].get("kafka_lab_user", "student")
+        # A password lookup's file: the password, then optional "salt=..." fields.
+        password = (secrets / f"kafka-{user}-password").read_text().split()[0]
+        return {"security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
+                "sasl_plain_username": user, "sasl_plain_password": password,
+                "ssl_cafile": str(secrets / "ca" / "ca.crt")}
+
+    def auth(self, name: str) -> dict:
+        """Where a host's probe finds its credentials in the secure profile (paths only,
+        no secret leaves the host): the lab user's keytab, the lab CA, and on a Kafka
+        host the admin's client properties. {} for the plain lab."""
+        if not self.secure:
+            return {}
+        variables = self.vars[name]
+        user = variables.get("kerberos_lab_user", "root")
+        realm = variables.get("streamstack_kerberos_realm", "STREAMSTACK.LAB")
+        keytabs = variables.get("streamstack_keytab_dir", "/etc/security/keytabs")
+        auth = {"keytab": f"{keytabs}/{user}.keytab", "principal": f"{user}@{realm}",
+                "cafile": SECURE_CA_FILE}
+        if variables.get("kafka_brokers"):
+            auth["kafka_config"] = SECURE_KAFKA_CLIENT_CONFIG
+        return auth
 
     def got(self, host: str, task: str):
         """The result of one probe task on a host (None when it was not asked)."""

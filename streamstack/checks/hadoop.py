@@ -12,7 +12,6 @@ from .base import (
     HADOOP_DAEMONS,
     HDFS_DIRECTORIES,
     JOBHISTORY_HTTP,
-    NAMENODE_HTTP,
     RESOURCEMANAGER_HTTP,
     Lab,
     _listens,
@@ -92,12 +91,12 @@ def hdfs_namenode(lab: Lab):
             problems.append(error)
         elif info.get("Safemode"):
             problems.append(f"safe mode: {info['Safemode'][:120]}")
-        ports = [NAMENODE_HTTP, JOBHISTORY_HTTP]
+        ports = [lab.namenode_web_port(), JOBHISTORY_HTTP]
         problems += [f"nothing listens on *:{p}" for p in ports
                      if not _listens(lab, host, p, everywhere=True)]
         yield _result("hdfs.namenode", host, "hdfs-namenode",
                       "formatted once (clusterID CID-streamstack), safe mode off, UIs on "
-                      f"*:{NAMENODE_HTTP} and *:{JOBHISTORY_HTTP}", problems)
+                      f"*:{ports[0]} and *:{ports[1]}", problems)
 
 
 @check("hdfs.datanodes", "the hdfs_namenode host")

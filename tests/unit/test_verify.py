@@ -2,6 +2,8 @@ import socket
 import struct
 import threading
 
+import pytest
+
 from streamstack import checks, probe, verify
 from streamstack.checks.probes import _with_tasks
 
@@ -123,7 +125,7 @@ def test_probe_command_embeds_the_tasks_and_runs_them(tmp_path):
              {"id": "files", "kind": "files", "args": {"paths": [str(tmp_path)],
                                                         "listing": True}}]
     (tmp_path / "a").write_text("x")
-    source = _with_tasks(tasks)
+    source = _with_tasks(tasks, {})
     done = subprocess.run([sys.executable, "-"], input=source, capture_output=True,
                           text=True, check=True)
     import json
@@ -131,3 +133,23 @@ def test_probe_command_embeds_the_tasks_and_runs_them(tmp_path):
     seen = json.loads(done.stdout)
     assert seen["echo"]["result"]["out"] == "its here\n"
     assert seen["files"]["result"][str(tmp_path)]["entries"] == ["a"]
+
+
+def test_probe_command_embeds_where_the_secure_profile_keeps_credentials():
+    auth = {"keytab": "/etc/security/keytabs/root.keytab", "principal": "root@LAB",
+            "cafile": "/etc/pki/streamstack/ca.crt"}
+    namespace: dict = {}
+    exec(compile(_with_tasks([], auth), "probe", "exec"), namespace)  # noqa: S102
+    assert namespace["AUTH"] == auth
+    assert namespace["TASKS"] == []
+
+
+def test_probe_reads_the_scram_user_from_kafka_client_properties(tmp_path):
+    config = tmp_path / "admin.properties"
+    config.write_text('security.protocol=SASL_SSL\nsasl.jaas.config=org.apache.kafka.common.'
+                      'security.scram.ScramLoginModule required username="admin" '
+                      'password="p=a,ss";\n')
+    assert probe._kafka_credentials(str(config)) == ("admin", "p=a,ss")
+    config.write_text("security.protocol=SASL_SSL\n")
+    with pytest.raises(ValueError, match="no username and password"):
+        probe._kafka_credentials(str(config))
