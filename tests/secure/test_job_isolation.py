@@ -167,9 +167,9 @@ def _queue_acls(host, container, cache) -> dict[str, set[str]]:
     acls = {}
     for line in res.stdout.splitlines():
         parts = line.split()
-        if len(parts) in (1, 2) and parts[0] in ("root", "default"):
+        if len(parts) in (1, 2) and parts[0] in ("root", "root.default"):
             acls[parts[0]] = set(parts[1].split(",")) if len(parts) == 2 else set()
-    assert set(acls) == {"root", "default"}, res.stdout
+    assert set(acls) == {"root", "root.default"}, res.stdout
     return acls
 
 
@@ -179,4 +179,4 @@ def test_a_principal_that_is_not_yarn_neither_submits_nor_administers(host, cont
     lets it submit or kill. (YARN's own principals map to yarn, which the ResourceManager
     always counts as an administrator: README says so.)"""
     http = tickets[f"HTTP/{lab['host']}@{lab['realm']}"]
-    assert _queue_acls(host, container, http) == {"root": set(), "default": set()}
+    assert _queue_acls(host, container, http) == {"root": set(), "root.default": set()}
