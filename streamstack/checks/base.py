@@ -14,14 +14,13 @@ from pathlib import Path
 INTERNAL_OFFSET = 10000
 ZOOKEEPER_PORT = 2181
 NAMENODE_HTTP = 9870
-NAMENODE_HTTPS = 9871
 JOBHISTORY_HTTP = 19888
 RESOURCEMANAGER_HTTP = 8088
 DEFAULT_JOBS = ("wordcount", "kafka-to-hdfs")
 YARN_WAIT_SECONDS = 300
-# The lab CA's certificate on every host of the secure profile (roles/pki), and the
-# Kafka admin's client properties on every broker host (roles/kafka, root only).
-SECURE_CA_FILE = "/etc/pki/streamstack/ca.crt"
+# The lab CA's certificate on every host of the secure profile (roles/hadoop's copy),
+# and the Kafka admin's client properties (roles/kafka, root only, on every host).
+SECURE_CA_FILE = "/etc/pki/hadoop/ca.crt"
 SECURE_KAFKA_CLIENT_CONFIG = "/etc/kafka/admin.properties"
 PROBE = Path(__file__).resolve().parent.parent / "probe.py"
 
@@ -63,6 +62,16 @@ class Result:
     def record(self) -> dict:
         return {"check": self.check, "host": self.host, "service": self.service,
                 "state": self.state, "what": self.what, "detail": self.detail}
+
+
+def secrets_dir(variables: dict, inventory: str) -> Path:
+    """A lab's generated secrets on the controller, where playbooks/group_vars/all/
+    security.yml puts them (streamstack_secrets_dir), from a host's variables."""
+    if os.environ.get("STREAMSTACK_SECRETS_DIR"):
+        return Path(os.environ["STREAMSTACK_SECRETS_DIR"])
+    name = variables.get("streamstack_lab_name") or Path(
+        variables.get("inventory_dir") or inventory).name
+    return Path.home() / ".streamstack" / "secrets" / name
 
 
 class Lab:
@@ -121,31 +130,24 @@ class Lab:
         namenodes = self.group("hdfs_namenode")
         if not namenodes:
             return None
-        return f"{'https' if self.secure else 'http'}://{namenodes[0]}:{self.namenode_web_port()}"
+        # The secure profile serves HDFS's web endpoints over HTTPS only (same port).
+        return f"{'https' if self.secure else 'http'}://{namenodes[0]}:{NAMENODE_HTTP}"
 
-    def namenode_web_port(self) -> int:
-        # The secure profile serves HDFS's web endpoints over HTTPS only.
-        return NAMENODE_HTTPS if self.secure else NAMENODE_HTTP
+    def webhdfs_url(self, path: str, op: str, user: str) -> str:
+        """A WebHDFS call as `user`: the plain lab's pseudo-authentication names the user
+        (user.name); in the secure profile the probe's ticket does, and user.name goes."""
+        who = "" if self.secure else f"&user.name={user}"
+        return f"{self.namenode_url()}/webhdfs/v1{path}?op={op}{who}"
 
     def resourcemanager_url(self, name: str) -> str:
         return f"http://{name}:{RESOURCEMANAGER_HTTP}"
-
-    def secrets_dir(self) -> Path:
-        """The lab's generated secrets on the controller, as playbooks/group_vars/all/
-        security.yml names them (streamstack_secrets_dir)."""
-        if os.environ.get("STREAMSTACK_SECRETS_DIR"):
-            return Path(os.environ["STREAMSTACK_SECRETS_DIR"])
-        first = self.vars[self.hosts[0]]
-        name = first.get("streamstack_lab_name") or Path(
-            first.get("inventory_dir") or self.inventory).name
-        return Path.home() / ".streamstack" / "secrets" / name
 
     def kafka_client_settings(self) -> dict:
         """kafka-python's settings for this machine's clients: in the secure profile the
         lab user's SCRAM credentials and the lab CA, from the secrets directory."""
         if not self.secure:
             return {}
-        secrets = self.secrets_dir()
+        secrets = secrets_dir(self.vars[self.hosts[0]], self.inventory)
         user = self.vars[self.hosts[0]].get("kafka_lab_user", "student")
         # A password lookup's file: the password, then optional "salt=..." fields.
         password = (secrets / f"kafka-{user}-password").read_text().split()[0]
@@ -155,19 +157,16 @@ class Lab:
 
     def auth(self, name: str) -> dict:
         """Where a host's probe finds its credentials in the secure profile (paths only,
-        no secret leaves the host): the lab user's keytab, the lab CA, and on a Kafka
-        host the admin's client properties. {} for the plain lab."""
+        no secret leaves the host): the lab user's keytab, the lab CA and the Kafka
+        admin's client properties. {} for the plain lab."""
         if not self.secure:
             return {}
         variables = self.vars[name]
         user = variables.get("kerberos_lab_user", "root")
         realm = variables.get("streamstack_kerberos_realm", "STREAMSTACK.LAB")
         keytabs = variables.get("streamstack_keytab_dir", "/etc/security/keytabs")
-        auth = {"keytab": f"{keytabs}/{user}.keytab", "principal": f"{user}@{realm}",
-                "cafile": SECURE_CA_FILE}
-        if variables.get("kafka_brokers"):
-            auth["kafka_config"] = SECURE_KAFKA_CLIENT_CONFIG
-        return auth
+        return {"keytab": f"{keytabs}/{user}.keytab", "principal": f"{user}@{realm}",
+                "cafile": SECURE_CA_FILE, "kafka_config": SECURE_KAFKA_CLIENT_CONFIG}
 
     def got(self, host: str, task: str):
         """The result of one probe task on a host (None when it was not asked)."""

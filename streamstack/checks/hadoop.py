@@ -12,6 +12,7 @@ from .base import (
     HADOOP_DAEMONS,
     HDFS_DIRECTORIES,
     JOBHISTORY_HTTP,
+    NAMENODE_HTTP,
     RESOURCEMANAGER_HTTP,
     Lab,
     _listens,
@@ -91,7 +92,7 @@ def hdfs_namenode(lab: Lab):
             problems.append(error)
         elif info.get("Safemode"):
             problems.append(f"safe mode: {info['Safemode'][:120]}")
-        ports = [lab.namenode_web_port(), JOBHISTORY_HTTP]
+        ports = [NAMENODE_HTTP, JOBHISTORY_HTTP]
         problems += [f"nothing listens on *:{p}" for p in ports
                      if not _listens(lab, host, p, everywhere=True)]
         yield _result("hdfs.namenode", host, "hdfs-namenode",

@@ -79,8 +79,7 @@ def plan(lab: Lab, name: str, layouts: dict) -> list[dict]:
                 "url": f"{namenode}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo"}},
         ]
         tasks += [{"id": f"hdfs_stat:{path}", "kind": "http_json", "args": {
-            "url": f"{namenode}/webhdfs/v1{path}?op=GETFILESTATUS"
-                   + ("" if lab.secure else "&user.name=hdfs")}}
+            "url": lab.webhdfs_url(path, "GETFILESTATUS", "hdfs")}}
             for path in HDFS_DIRECTORIES]
     if "yarn_resourcemanager" in groups:
         tasks.append({"id": "yarn_nodes", "kind": "http_json", "args": {

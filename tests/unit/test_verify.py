@@ -1,6 +1,7 @@
 import socket
 import struct
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -153,3 +154,17 @@ def test_probe_reads_the_scram_user_from_kafka_client_properties(tmp_path):
     config.write_text("security.protocol=SASL_SSL\n")
     with pytest.raises(ValueError, match="no username and password"):
         probe._kafka_credentials(str(config))
+
+
+def test_secrets_dir_follows_the_lab_name_then_the_inventory_directory(monkeypatch, tmp_path):
+    from streamstack.checks.base import secrets_dir
+
+    monkeypatch.delenv("STREAMSTACK_SECRETS_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    root = tmp_path / ".streamstack" / "secrets"
+    named = {"streamstack_lab_name": "sv-streamstack"}
+    assert secrets_dir(named, "x/inv") == root / "sv-streamstack"
+    assert secrets_dir({"inventory_dir": "/srv/inventories/mylab"}, "ignored") == root / "mylab"
+    assert secrets_dir({}, "/srv/inventories/lab") == root / "lab"
+    monkeypatch.setenv("STREAMSTACK_SECRETS_DIR", "/elsewhere")
+    assert secrets_dir({"streamstack_lab_name": "a"}, "b") == Path("/elsewhere")
