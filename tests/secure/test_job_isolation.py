@@ -41,7 +41,10 @@ SECRET_DIRS = ("/etc/kafka /etc/zookeeper /opt/kafka/config /opt/zookeeper/conf 
 
 
 def sh(host, command: str, timeout: int = 180):
-    return host.run(f"timeout {timeout} bash -c {shlex.quote(command)}")
+    # Over SSH a remote exit status of 255 reads as SSH's own failure (testinfra raises):
+    # a refused `hdfs dfsadmin` exits 255, so it is reported as 254.
+    return host.run(f"timeout {timeout} bash -c {shlex.quote(command)}; r=$?; "
+                    "[ $r -eq 255 ] && exit 254; exit $r")
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ import time
 import uuid
 
 import pytest
+import testinfra
 
 KEYTAB_DIR = "/etc/security/keytabs"
 CA = "/etc/pki/hadoop/ca.crt"
@@ -169,8 +170,11 @@ def test_yarn_rest_gives_the_lab_user_an_application_id(host, lab, ccache):
 
 def test_sink_job_writes_new_records_to_hdfs_with_its_keytab(host, lab, ccache):
     unit = "spark-job-kafka-to-hdfs"
-    assert host.service(unit).is_running
-    execstart = host.check_output(f"systemctl show -p ExecStart --value {unit}")
+    # The jobs' units are on the spark_client host (the NameNode's in the handout's layout).
+    client = testinfra.get_host(f"ansible://{lab['spark']}",
+                                ansible_inventory=host.backend.ansible_inventory)
+    assert client.service(unit).is_running
+    execstart = client.check_output(f"systemctl show -p ExecStart --value {unit}")
     assert f"--principal ; spark@{lab['realm']}" in execstart.replace("  ", " ") or (
         f"spark@{lab['realm']}" in execstart and "--keytab" in execstart
     ), execstart[:400]
