@@ -123,3 +123,32 @@ def test_hadoop_daemons_watch_the_files_that_list_them_their_unit_and_extras():
         "/etc/systemd/system/yarn-resourcemanager.service"])
     assert "/etc/hadoop/yarn-site.xml" not in watch["hdfs-datanode"]
     assert HADOOP.hadoop_stale_watch([], readers=readers, conf_dir="/etc/hadoop") == {}
+
+
+def test_the_short_cut_counts_a_unit_older_than_its_files_as_drifted(monkeypatch, tmp_path):
+    import sys
+
+    from streamstack.plugins.plugin_utils import converged
+
+    sys.path.insert(0, str(ROOT / ".cache/collections"))
+    module = _load(ROOT / "plugins/modules/streamstack_converged.py", "converged_stale_module")
+    # The callback keeps what each streamstack_stale task watched, for the record.
+    converged.WATCHED.pop("h", None)
+    converged.remember("h", "streamstack.lab.streamstack_stale",
+                       {"watch": {"zookeeper.service": ["/etc/zookeeper/zoo.cfg"]}})
+    assert converged.WATCHED["h"]["stale"] == {"zookeeper.service": {"/etc/zookeeper/zoo.cfg"}}
+    converged.WATCHED.pop("h")
+
+    stamp = tmp_path / "converged.json"
+    conf = tmp_path / "zoo.cfg"
+    conf.write_text("x")
+    assert module.record(str(stamp), "d", [str(conf)], [], False,
+                         {"zookeeper.service": [str(conf)]})["changed"]
+    fresh = {"zookeeper.service": _running("Mon 2999-01-04 00:00:00.000000 UTC")}
+    monkeypatch.setattr(module.stale, "read_units", lambda ids: fresh)
+    assert module.check(str(stamp), "d")["converged"]
+    # Same content, yet the server started before the file was last written.
+    monkeypatch.setattr(module.stale, "read_units", lambda ids: {
+        "zookeeper.service": _running("Mon 2000-01-03 00:00:00.000000 UTC")})
+    found = module.check(str(stamp), "d")
+    assert not found["converged"] and "zookeeper.service runs an older" in found["reason"]
