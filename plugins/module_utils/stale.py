@@ -33,7 +33,7 @@ def parse_timestamp(text: str | None) -> float | None:
         moment = datetime.strptime(f"{parts[1]} {parts[2]}", "%Y-%m-%d %H:%M:%S.%f")
     except ValueError:
         return None
-    return moment.replace(tzinfo=timezone.utc).timestamp()
+    return moment.replace(tzinfo=timezone.utc).timestamp()  # noqa: UP017 (hosts may run Python < 3.11)
 
 
 def parse_show(text: str) -> dict[str, dict[str, str]]:
@@ -82,7 +82,7 @@ def decide(watch: dict[str, list[str]], units: dict[str, dict[str, str]],
             future.append(unit)
         if judged:
             stale.append(unit)
-            moment = datetime.fromtimestamp(started, timezone.utc)
+            moment = datetime.fromtimestamp(started, timezone.utc)  # noqa: UP017
             why[unit] = f"{judged[-1][1]} changed after the unit started " \
                         f"({moment.strftime('%Y-%m-%dT%H:%M:%S.%fZ')})"
     return {"stale": stale, "future": future, "reload": reload, "why": why}

@@ -88,7 +88,6 @@ import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
 from ansible_collections.streamstack.lab.plugins.module_utils import stale  # noqa: E402
 
 # Files bigger than this are described by size and modification time, not content.

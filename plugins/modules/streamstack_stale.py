@@ -30,7 +30,9 @@ EXAMPLES = r"""
 - name: Find the daemons older than their configuration
   streamstack.lab.streamstack_stale:
     units:
-      yarn-resourcemanager: [/etc/hadoop/yarn-site.xml, /etc/systemd/system/yarn-resourcemanager.service]
+      yarn-resourcemanager:
+        - /etc/hadoop/yarn-site.xml
+        - /etc/systemd/system/yarn-resourcemanager.service
   register: hadoop_stale
 """
 
@@ -61,7 +63,6 @@ watch:
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
 from ansible_collections.streamstack.lab.plugins.module_utils.stale import check  # noqa: E402
 
 

@@ -44,8 +44,9 @@ _PROJECT_INPUTS = ("site.yml", "ansible.cfg", "playbooks", "roles", "plugins", "
                    "streamstack")
 _SKIPPED_PARTS = {"__pycache__", ".pytest_cache"}
 
-# Host name -> {"paths": set, "units": set, "stale": {unit: set}}, filled by the callback in the controller's
-# main process; the record task's worker is forked from it and reads it.
+# Host name -> {"paths": set, "units": set, "stale": {unit: set}}, filled by the callback
+# in the controller's main process; the record task's worker is forked from it and reads
+# it.
 WATCHED: dict[str, dict[str, set[str]]] = {}
 
 

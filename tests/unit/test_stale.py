@@ -5,7 +5,7 @@ read."""
 from __future__ import annotations
 
 import importlib.util
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +21,7 @@ def _load(path: Path, name: str):
 STALE = _load(ROOT / "plugins/module_utils/stale.py", "streamstack_stale_utils")
 HADOOP = _load(ROOT / "plugins/filter/hadoop.py", "streamstack_filter_hadoop_stale")
 
-T0 = datetime(2026, 12, 7, 21, 16, 32, 628135, tzinfo=timezone.utc).timestamp()
+T0 = datetime(2026, 12, 7, 21, 16, 32, 628135, tzinfo=UTC).timestamp()
 CONF = "/etc/hadoop/yarn-site.xml"
 UNIT_FILE = "/etc/systemd/system/yarn-resourcemanager.service"
 
