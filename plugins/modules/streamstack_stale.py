@@ -11,7 +11,7 @@ description:
   - For each unit, compares the modification time of the files it reads (configuration,
     unit file, environment files, keytabs) with the start of its running main process
     (C(ExecMainStartTimestamp)), both by the host's clock.
-  - A unit is stale when it is active and one of its files changed after it started: a
+  - A unit is stale when it is active and one of its files changed after it started, a
     restart that a failed or stopped run never did. The role restarts it through its own
     restart handler, so a lost restart is done by the next run.
   - A unit that is not running is never stale (what starts it reads the files). A file
