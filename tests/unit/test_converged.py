@@ -8,10 +8,10 @@ import importlib.util
 import itertools
 import json
 import os
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import collection_module
 import pytest
 import yaml
 
@@ -27,9 +27,8 @@ def _load(path: Path, name: str):
     return module
 
 
-# The module imports its module_utils as the collection (make deps links this checkout).
-sys.path.insert(0, str(ROOT / ".cache/collections"))
-MODULE = _load(ROOT / "plugins/modules/streamstack_converged.py", "streamstack_converged_module")
+MODULE = collection_module.load(ROOT / "plugins/modules/streamstack_converged.py",
+                                "streamstack_converged_module")
 FILTER = _load(ROOT / "plugins/filter/converged.py", "streamstack_filter_converged")
 
 

@@ -126,12 +126,12 @@ def test_hadoop_daemons_watch_the_files_that_list_them_their_unit_and_extras():
 
 
 def test_the_short_cut_counts_a_unit_older_than_its_files_as_drifted(monkeypatch, tmp_path):
-    import sys
+    import collection_module
 
     from streamstack.plugins.plugin_utils import converged
 
-    sys.path.insert(0, str(ROOT / ".cache/collections"))
-    module = _load(ROOT / "plugins/modules/streamstack_converged.py", "converged_stale_module")
+    module = collection_module.load(ROOT / "plugins/modules/streamstack_converged.py",
+                                    "converged_stale_module")
     # The callback keeps what each streamstack_stale task watched, for the record.
     converged.WATCHED.pop("h", None)
     converged.remember("h", "streamstack.lab.streamstack_stale",
