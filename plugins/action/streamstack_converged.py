@@ -78,6 +78,8 @@ class ActionModule(ActionBase):
             seen = converged.WATCHED.get(task_vars.get("inventory_hostname"), {})
             module_args["paths"] = sorted(seen.get("paths", ()))
             module_args["units"] = sorted(seen.get("units", ()))
+            module_args["stale_watch"] = {unit: sorted(paths) for unit, paths
+                                          in seen.get("stale", {}).items()}
         result.update(self._execute_module(module_name="streamstack.lab.streamstack_converged",
                                            module_args=module_args, task_vars=task_vars))
         return result

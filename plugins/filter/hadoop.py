@@ -26,6 +26,16 @@ def hadoop_restart_plan(daemons, *, play_hosts, hostvars) -> list[dict]:
     return plan
 
 
+def hadoop_stale_watch(daemons, *, readers: dict, conf_dir: str, extra=(),
+                       unit_dir: str = "/etc/systemd/system") -> dict[str, list[str]]:
+    """Daemon name -> every file it reads: the configuration files listing it among their
+    readers, its unit file and `extra` (keytabs, keystores), for streamstack_stale."""
+    return {name: sorted({f"{conf_dir}/{file}" for file, names in (readers or {}).items()
+                          if name in (names or [])}
+                         | {f"{unit_dir}/{name}.service"} | set(extra or ()))
+            for name in daemons or []}
+
+
 def hadoop_keytabs(daemons, *, principals: dict, host: str, realm: str, keytab_dir: str,
                    group: str, spnego_keytab: str) -> list[dict]:
     """The secure profile's keytabs of one host: one per service user with its daemons'
@@ -99,5 +109,6 @@ class FilterModule:
         return {"hadoop_user_dirs": hadoop_user_dirs,
                 "hadoop_keytabs": hadoop_keytabs,
                 "hadoop_restart_plan": hadoop_restart_plan,
+                "hadoop_stale_watch": hadoop_stale_watch,
                 "hadoop_datanodes_of": hadoop_datanodes_of,
                 "hadoop_nodemanagers_of": hadoop_nodemanagers_of}

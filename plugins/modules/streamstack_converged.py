@@ -44,6 +44,13 @@ options:
     type: list
     elements: str
     default: []
+  stale_watch:
+    description:
+      - Unit to the files it reads, from the run's streamstack_stale tasks (record only).
+      - Kept in the stamp; a check finds a running unit older than one of them drifted
+        (a restart still owed), so the short cut never hides it.
+    type: dict
+    default: {}
   stamp_path:
     description: Where the stamp lives on the host.
     type: path
@@ -81,6 +88,7 @@ import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.streamstack.lab.plugins.module_utils import stale  # noqa: E402
 
 # Files bigger than this are described by size and modification time, not content.
 CONTENT_DIGEST_LIMIT = 1 << 20
@@ -188,6 +196,11 @@ def check(stamp_path: str, input_digest: str) -> dict:
     recorded = stamp.get("described") or {}
     paths, units = watched_in(recorded)
     changed = differences(recorded, describe_host(paths, units))
+    # Same digests, yet a unit may run with an older configuration (a file put back by
+    # hand, a restart lost): its role restarts it, so the roles must run.
+    owed = stale.check(stamp.get("stale_watch") or {})
+    changed += [f"unit {unit} runs an older configuration ({owed['why'][unit]})"
+                for unit in owed["stale"]]
     if changed:
         more = f" and {len(changed) - 2} more" if len(changed) > 2 else ""
         return {**result, "reason": "changed since the last full run: "
@@ -218,7 +231,7 @@ def start(stamp_path: str, check_mode: bool) -> dict:
 
 
 def record(stamp_path: str, input_digest: str, paths: list[str], units: list[str],
-           check_mode: bool) -> dict:
+           check_mode: bool, stale_watch: dict | None = None) -> dict:
     previous = read_stamp(stamp_path) or {}
     if not paths and not units:
         # Nothing collected (the callback did not run): a stamp would watch nothing.
@@ -232,12 +245,15 @@ def record(stamp_path: str, input_digest: str, paths: list[str], units: list[str
     paths = set(paths) | set(recorded_paths)
     units = set(units) | set(recorded_units)
     described = describe_host(sorted(paths), sorted(units))
+    watch = {unit: sorted(set(files) | set((previous.get("stale_watch") or {}).get(unit, [])))
+             for unit, files in (stale_watch or {}).items()}
+    watch = {**(previous.get("stale_watch") or {}), **watch}
     if previous.get("input_digest") == input_digest and previous.get("described") == described \
-            and not previous.get("replaced_since"):
+            and previous.get("stale_watch", {}) == watch and not previous.get("replaced_since"):
         return {"changed": False, "converged": True, "reason": "",
                 "recorded_at": previous.get("recorded_at")}
     stamp = {"version": STAMP_VERSION, "input_digest": input_digest, "recorded_at": _now(),
-             "described": described}
+             "described": described, "stale_watch": watch}
     if not check_mode:
         _write(stamp_path, stamp)
     return {"changed": True, "converged": True, "reason": "",
@@ -252,6 +268,7 @@ def main() -> None:
             "input_digest": {"type": "str", "required": True},
             "paths": {"type": "list", "elements": "str", "default": []},
             "units": {"type": "list", "elements": "str", "default": []},
+            "stale_watch": {"type": "dict", "default": {}},
             "stamp_path": {"type": "path", "default": "/var/lib/streamstack/converged.json"},
         },
         supports_check_mode=True,
@@ -262,7 +279,7 @@ def main() -> None:
     if params["state"] == "start":
         module.exit_json(**start(params["stamp_path"], module.check_mode))
     module.exit_json(**record(params["stamp_path"], params["input_digest"], params["paths"],
-                              params["units"], module.check_mode))
+                              params["units"], module.check_mode, params["stale_watch"]))
 
 
 if __name__ == "__main__":

@@ -44,8 +44,9 @@ _PROJECT_INPUTS = ("site.yml", "ansible.cfg", "playbooks", "roles", "plugins", "
                    "streamstack")
 _SKIPPED_PARTS = {"__pycache__", ".pytest_cache"}
 
-# Host name -> {"paths": set, "units": set}, filled by the callback in the controller's
-# main process; the record task's worker is forked from it and reads it.
+# Host name -> {"paths": set, "units": set, "stale": {unit: set}}, filled by the callback
+# in the controller's main process; the record task's worker is forked from it and reads
+# it.
 WATCHED: dict[str, dict[str, set[str]]] = {}
 
 
@@ -85,7 +86,15 @@ def watched(action: str, result: dict, args: dict | None = None) -> tuple[set[st
 
 
 def remember(host: str, action: str, result: dict, args: dict | None = None) -> None:
-    """Add one task result's paths and units to the host's watch list."""
+    """Add one task result's paths and units to the host's watch list; a
+    streamstack_stale result adds which files each unit reads (the check restarts none,
+    but counts a unit older than one of them as drifted)."""
+    if (action or "").rsplit(".", 1)[-1] == "streamstack_stale":
+        stale = WATCHED.setdefault(host, {"paths": set(), "units": set()}) \
+            .setdefault("stale", {})
+        for unit, unit_paths in (result.get("watch") or {}).items():
+            stale.setdefault(unit, set()).update(unit_paths or ())
+        return
     paths, units = watched(action, result, args)
     if paths or units:
         entry = WATCHED.setdefault(host, {"paths": set(), "units": set()})

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from types import SimpleNamespace
 
+import collection_module
 import pytest
 import yaml
 
@@ -26,7 +27,8 @@ def _load(path: Path, name: str):
     return module
 
 
-MODULE = _load(ROOT / "plugins/modules/streamstack_converged.py", "streamstack_converged_module")
+MODULE = collection_module.load(ROOT / "plugins/modules/streamstack_converged.py",
+                                "streamstack_converged_module")
 FILTER = _load(ROOT / "plugins/filter/converged.py", "streamstack_filter_converged")
 
 
