@@ -199,19 +199,26 @@ def recv_exactly(conn: socket.socket, size: int) -> bytes:
     return data
 
 
-def http_json(url: str, timeout: float = 10) -> dict:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as answer:
-            return {"status": answer.status, "json": json.loads(answer.read() or b"null")}
-    except Exception as exc:  # noqa: BLE001 - any failure is the check's finding
-        return {"error": f"{url}: {exc}"}
+def http_json(url: str | list[str], timeout: float = 10) -> dict:
+    """GET a JSON answer. With a list of URLs (HA: each NameNode or ResourceManager), the
+    first one that answers; a standby NameNode's WebHDFS answers 403, a dead one not."""
+    errors = []
+    for one in [url] if isinstance(url, str) else url:
+        try:
+            with urllib.request.urlopen(one, timeout=timeout) as answer:
+                return {"status": answer.status, "json": json.loads(answer.read() or b"null")}
+        except Exception as exc:  # noqa: BLE001 - any failure is the check's finding
+            errors.append(f"{one}: {exc}")
+    return {"error": "; ".join(errors)}
 
 
-def yarn_apps(url: str, wanted: list[str], wait: float) -> dict:
-    """Names of the RUNNING YARN applications; waits up to `wait` s for `wanted`."""
+def yarn_apps(url: str | list[str], wanted: list[str], wait: float) -> dict:
+    """Names of the RUNNING YARN applications; waits up to `wait` s for `wanted`. With a
+    list of ResourceManagers (RM HA), the first that answers (a standby redirects)."""
     deadline = time.monotonic() + wait
+    urls = [url] if isinstance(url, str) else url
     while True:
-        answer = http_json(f"{url}/ws/v1/cluster/apps?states=RUNNING")
+        answer = http_json([f"{one}/ws/v1/cluster/apps?states=RUNNING" for one in urls])
         apps = ((answer.get("json") or {}).get("apps") or {}).get("app") or []
         running = sorted({a["name"] for a in apps})
         # A ResourceManager that does not answer is the finding: no wait for it.
@@ -220,10 +227,26 @@ def yarn_apps(url: str, wanted: list[str], wait: float) -> dict:
         time.sleep(5)
 
 
-def webhdfs_put(namenode: str, path: str, text: str, user: str = "root") -> dict:
+def _active(namenode: str | list[str]) -> str:
+    """Of several NameNodes (HA), the one whose WebHDFS serves: a standby answers 403
+    (StandbyException), a dead one not at all. One NameNode is returned as it is."""
+    if isinstance(namenode, str):
+        return namenode
+    for one in namenode:
+        try:
+            status = _http("GET", f"{one}/webhdfs/v1/?op=GETFILESTATUS&user.name=hdfs")[0]
+        except OSError:
+            continue
+        if status == 200:
+            return one
+    return namenode[0]
+
+
+def webhdfs_put(namenode: str | list[str], path: str, text: str, user: str = "root") -> dict:
     """Create a file through WebHDFS (NameNode, then the DataNode it redirects to)."""
     query = urllib.parse.urlencode({"op": "CREATE", "user.name": user, "overwrite": "true"})
     try:
+        namenode = _active(namenode)
         first = _http("PUT", f"{namenode}/webhdfs/v1{path}?{query}")
         if first[0] != 307:
             return {"error": f"NameNode answered {first[0]}: {first[2][:200]}"}
@@ -234,9 +257,11 @@ def webhdfs_put(namenode: str, path: str, text: str, user: str = "root") -> dict
         return {"error": str(exc)}
 
 
-def webhdfs_read(namenode: str, path: str, user: str = "root", delete: bool = True) -> dict:
+def webhdfs_read(namenode: str | list[str], path: str, user: str = "root",
+                 delete: bool = True) -> dict:
     query = urllib.parse.urlencode({"op": "OPEN", "user.name": user})
     try:
+        namenode = _active(namenode)
         with urllib.request.urlopen(f"{namenode}/webhdfs/v1{path}?{query}", timeout=20) as got:
             text = got.read().decode(errors="replace")
     except Exception as exc:  # noqa: BLE001

@@ -28,7 +28,11 @@ HADOOP_DAEMONS = {
     "yarn-resourcemanager": ("yarn_resourcemanager", "yarn"),
     "yarn-nodemanager": ("yarn_nodemanager", "yarn"),
     "mapred-historyserver": ("hdfs_namenode", "mapred"),
+    "hdfs-journalnode": ("hdfs_journalnode", "hdfs"),
+    "hdfs-zkfc": ("hdfs_namenode", "hdfs"),
 }
+# Units that run only with NameNode HA (two or more hosts in hdfs_namenode).
+HA_ONLY_DAEMONS = ("hdfs-journalnode", "hdfs-zkfc")
 KAFKA_COMMANDS = ("kafka-topics.sh", "kafka-console-producer.sh", "kafka-console-consumer.sh",
                   "kafka-consumer-groups.sh", "kafka-server-start.sh",
                   "kafka-producer-perf-test.sh", "kafka-consumer-perf-test.sh",
@@ -113,6 +117,33 @@ class Lab:
     def namenode_url(self) -> str | None:
         namenodes = self.group("hdfs_namenode")
         return f"http://{namenodes[0]}:{NAMENODE_HTTP}" if namenodes else None
+
+    @property
+    def namenode_ha(self) -> bool:
+        return len(self.group("hdfs_namenode")) > 1
+
+    @property
+    def resourcemanager_ha(self) -> bool:
+        return len(self.group("yarn_resourcemanager")) > 1
+
+    def namenodes(self) -> str | list[str] | None:
+        """Where HDFS clients go: the NameNode, or with HA every NameNode (the probe uses
+        the active one)."""
+        if self.namenode_ha:
+            return [f"http://{h}:{NAMENODE_HTTP}" for h in self.group("hdfs_namenode")]
+        return self.namenode_url()
+
+    def daemon_hosts(self, unit: str) -> list[str]:
+        """The hosts a Hadoop unit runs on: its group, with HA's changes (JournalNodes and
+        ZKFCs, no SecondaryNameNode) and one JobHistory server (the first NameNode's)."""
+        group = HADOOP_DAEMONS[unit][0]
+        if unit in HA_ONLY_DAEMONS and not self.namenode_ha:
+            return []
+        if unit == "hdfs-secondarynamenode" and self.namenode_ha:
+            return []
+        if unit == "mapred-historyserver":
+            return self.group(group)[:1]
+        return self.group(group)
 
     def got(self, host: str, task: str):
         """The result of one probe task on a host (None when it was not asked)."""

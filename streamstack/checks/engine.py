@@ -55,14 +55,16 @@ def run(inventory: str, keyword: str | None = None) -> Report:
         for writer, reader in lab.reader.items():
             second.setdefault(reader, []).append({
                 "id": f"hdfs_read:{writer}", "kind": "webhdfs_read",
-                "args": {"namenode": lab.namenode_url(), "path": _token_path(lab, writer)}})
+                "args": {"namenode": lab.namenodes(), "path": _token_path(lab, writer)}})
         for host in lab.group("spark_client"):
             archive = _spark_defaults(lab, host).get("spark.yarn.archive")
             if archive and lab.namenode_url():
                 path = re.sub(r"^hdfs://[^/]+", "", archive)
                 second.setdefault(host, []).append({
                     "id": "yarn_archive", "kind": "http_json", "args": {
-                        "url": f"{lab.namenode_url()}/webhdfs/v1{path}"
+                        "url": [f"{nn}/webhdfs/v1{path}?op=GETFILESTATUS&user.name=spark"
+                                for nn in lab.namenodes()] if lab.namenode_ha else
+                               f"{lab.namenode_url()}/webhdfs/v1{path}"
                                "?op=GETFILESTATUS&user.name=spark"}})
         if second:
             probe_hosts(lab, second)
