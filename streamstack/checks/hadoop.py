@@ -8,9 +8,9 @@ import re
 import xml.etree.ElementTree as ET
 
 from .base import (
+    HA_ONLY_DAEMONS,
     HADOOP_CLIENT_FILES,
     HADOOP_DAEMONS,
-    HA_ONLY_DAEMONS,
     HDFS_DIRECTORIES,
     JOBHISTORY_HTTP,
     NAMENODE_HTTP,
@@ -94,12 +94,14 @@ def hdfs_namenode(lab: Lab):
             problems.append(error)
         elif info.get("Safemode"):
             problems.append(f"safe mode: {info['Safemode'][:120]}")
-        ports = [NAMENODE_HTTP, JOBHISTORY_HTTP]
+        # One JobHistory server, on the first NameNode's host (HA has more NameNodes).
+        ports = [NAMENODE_HTTP] + (
+            [JOBHISTORY_HTTP] if host in lab.daemon_hosts("mapred-historyserver") else [])
         problems += [f"nothing listens on *:{p}" for p in ports
                      if not _listens(lab, host, p, everywhere=True)]
         yield _result("hdfs.namenode", host, "hdfs-namenode",
                       "formatted once (clusterID CID-streamstack), safe mode off, UIs on "
-                      f"*:{NAMENODE_HTTP} and *:{JOBHISTORY_HTTP}", problems)
+                      + " and ".join(f"*:{p}" for p in ports), problems)
 
 
 @check("hdfs.datanodes", "the hdfs_namenode host")

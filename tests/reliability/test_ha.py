@@ -169,7 +169,7 @@ def test_ha_1_namenode_sigkill_under_writes(node):
     first_after = min((r["ended"] for r in writes if r.get("ok") and r["began"] >= killed_at),
                       default=None)
     ok_times = sorted(r["ended"] for r in writes if r.get("ok"))
-    gap = max((b - a for a, b in zip(ok_times, ok_times[1:])), default=0.0)
+    gap = max((b - a for a, b in zip(ok_times, ok_times[1:], strict=False)), default=0.0)
     failed = [r for r in writes if not r.get("ok")]
     # The killed NameNode comes back (Restart=on-failure) as the standby.
     back = _wait(lambda: (s := _namenode_states(node)).get(active) == "standby" and s, 240,

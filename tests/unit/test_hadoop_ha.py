@@ -152,4 +152,5 @@ def test_rm_ha_alone_keeps_one_namenode():
     assert core["fs.defaultFS"] == "hdfs://hadoop-master:9000"
     assert "ha.zookeeper.quorum" not in core
     assert "dfs.nameservices" not in hadoop.site(inv.hostvars[W2], "hdfs-site.xml")
-    assert hadoop.site(inv.hostvars[W2], "yarn-site.xml")["yarn.resourcemanager.ha.enabled"] == "true"
+    yarn = hadoop.site(inv.hostvars[W2], "yarn-site.xml")
+    assert yarn["yarn.resourcemanager.ha.enabled"] == "true"
