@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import role_templates
 import test_hadoop_templates as hadoop
+import yaml
 from role_templates import LOCAL, SINGLE
 
 from streamstack import layout
@@ -154,3 +155,47 @@ def test_rm_ha_alone_keeps_one_namenode():
     assert "dfs.nameservices" not in hadoop.site(inv.hostvars[W2], "hdfs-site.xml")
     yarn = hadoop.site(inv.hostvars[W2], "yarn-site.xml")
     assert yarn["yarn.resourcemanager.ha.enabled"] == "true"
+
+
+# --- the guards of the HA tasks: never reformat, never re-bootstrap, formatZK once ------
+
+TASKS = Path(__file__).resolve().parents[2] / "roles" / "hadoop" / "tasks"
+
+
+def _tasks(name: str) -> dict[str, dict]:
+    return {t["name"]: t for t in yaml.safe_load((TASKS / name).read_text())}
+
+
+def test_format_and_bootstrap_only_over_an_empty_name_directory():
+    fmt = _tasks("namenode.yml")["Hadoop | Format the NameNode (first run only)"]
+    assert fmt["ansible.builtin.command"]["creates"] == "{{ hadoop_name_dir }}/current/VERSION"
+    assert "-nonInteractive" in fmt["ansible.builtin.command"]["argv"]
+    # Only the first NameNode formats with HA.
+    assert "hadoop_namenode_hosts | first" in fmt["when"]
+    ha = _tasks("namenode_ha.yml")
+    boot = ha["Hadoop | Bootstrap this standby NameNode from the first (first run only, HA)"]
+    assert boot["ansible.builtin.command"]["creates"] == "{{ hadoop_name_dir }}/current/VERSION"
+    assert boot["ansible.builtin.command"]["argv"][1:] == [
+        "namenode", "-bootstrapStandby", "-nonInteractive"]
+
+
+def test_format_zk_refusal_is_ok_and_unchanged():
+    task = _tasks("namenode_ha.yml")["Hadoop | Create the failover znode in ZooKeeper once (HA)"]
+    assert task["ansible.builtin.command"]["argv"][1:] == ["zkfc", "-formatZK", "-nonInteractive"]
+    # upstream exits 2 when /hadoop-ha/<nameservice> exists and leaves it as it is
+    assert task["failed_when"] == "hadoop_format_zk.rc not in [0, 2]"
+    assert task["changed_when"] == "hadoop_format_zk.rc == 0"
+
+
+def test_no_task_transitions_a_namenode_or_resourcemanager():
+    # A re-run after a failover must leave the active one where it is.
+    for path in TASKS.glob("*.yml"):
+        text = path.read_text()
+        for word in ("-transitionToActive", "-transitionToStandby", "-failover"):
+            assert word not in text, f"{path.name} runs {word}"
+
+
+def test_journalnodes_start_before_any_namenode():
+    main = [t["name"] for t in yaml.safe_load((TASKS / "main.yml").read_text())]
+    assert main.index("Hadoop | Start the JournalNodes") < main.index(
+        "Hadoop | Format the NameNode if it never was")
