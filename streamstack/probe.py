@@ -9,23 +9,35 @@ reads only, except ``webhdfs_put``/``webhdfs_read`` on a /tmp file of its own.
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures
+import contextlib
 import glob
 import grp
+import hashlib
+import hmac
 import http.client
 import json
 import os
 import pwd
+import re
 import shlex
 import shutil
 import socket
+import ssl
 import struct
 import subprocess
+import tempfile
 import time
 import urllib.parse
 import urllib.request
 
 TASKS: list[dict] = []  # replaced by the controller
+# The secure profile's credentials, as paths on this host (never a secret itself): the
+# keytab and principal the probe takes a ticket with, the CA certificate, and the Kafka
+# client properties file holding the SCRAM user's password. {} for the plain lab.
+AUTH: dict = {}  # replaced by the controller
+NO_TICKET: list[str] = []  # why the probe holds no ticket, when kinit failed
 
 
 def sh(command: str, timeout: float = 30) -> dict:
@@ -158,15 +170,21 @@ def _kafka_string(data: bytes, at: int) -> tuple[str | None, int]:
 
 def kafka_brokers(address: str) -> dict:
     """The live brokers a bootstrap address reports (Metadata v1, no topics): what
-    kafka-broker-api-versions.sh lists, without starting a JVM."""
+    kafka-broker-api-versions.sh lists, without starting a JVM. In the secure profile
+    over TLS, after a SCRAM login as the user of AUTH's Kafka client properties."""
     host, _, port = address.rpartition(":")
     client = b"streamstack-verify"
     body = struct.pack(">hhih", 3, 1, 1, len(client)) + client + struct.pack(">i", 0)
     try:
-        with socket.create_connection((host, int(port)), timeout=10) as conn:
-            conn.settimeout(10)
-            data = exchange_frame(conn, body)
-    except (OSError, struct.error) as exc:
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            raw.settimeout(10)
+            if AUTH.get("kafka_config"):
+                with _tls(raw, host) as conn:
+                    _scram_login(conn, *_kafka_credentials(AUTH["kafka_config"]))
+                    data = exchange_frame(conn, body)
+            else:
+                data = exchange_frame(raw, body)
+    except (OSError, ValueError, struct.error) as exc:
         return {"error": f"{address}: {exc}"}
     at = 4  # correlation id
     (count,) = struct.unpack_from(">i", data, at)
@@ -179,6 +197,61 @@ def kafka_brokers(address: str) -> dict:
         _, at = _kafka_string(data, at + 4)  # rack
         brokers.append({"id": node, "host": name, "port": broker_port})
     return {"brokers": brokers}
+
+
+def _tls(conn: socket.socket, host: str) -> ssl.SSLSocket:
+    context = ssl.create_default_context(cafile=AUTH["cafile"])
+    return context.wrap_socket(conn, server_hostname=host)
+
+
+def _kafka_credentials(path: str) -> tuple[str, str]:
+    """The SCRAM user and password of a Kafka client properties file (sasl.jaas.config)."""
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    found = {key: re.search(rf'{key}="([^"]*)"', text) for key in ("username", "password")}
+    if not all(found.values()):
+        raise ValueError(f"{path}: no username and password in sasl.jaas.config")
+    return found["username"].group(1), found["password"].group(1)
+
+
+def _kafka_request(conn: socket.socket, api_key: int, version: int, payload: bytes) -> bytes:
+    client = b"streamstack-verify"
+    header = struct.pack(">hhih", api_key, version, 1, len(client)) + client
+    return exchange_frame(conn, header + payload)[4:]  # without the correlation id
+
+
+def _scram_login(conn: socket.socket, user: str, password: str) -> None:
+    """SASL SCRAM-SHA-512 (RFC 5802) through SaslHandshake v1 and SaslAuthenticate v0."""
+    mechanism = b"SCRAM-SHA-512"
+    answer = _kafka_request(conn, 17, 1, struct.pack(">h", len(mechanism)) + mechanism)
+    if struct.unpack_from(">h", answer)[0]:
+        raise ValueError(f"the broker refused the mechanism {mechanism.decode()}")
+
+    def authenticate(message: bytes) -> bytes:
+        got = _kafka_request(conn, 36, 0, struct.pack(">i", len(message)) + message)
+        (error,) = struct.unpack_from(">h", got)
+        detail, at = _kafka_string(got, 2)
+        if error:
+            raise ValueError(f"SCRAM login as {user} refused: {detail}")
+        (size,) = struct.unpack_from(">i", got, at)
+        return got[at + 4:at + 4 + size]
+
+    name = user.replace("=", "=3D").replace(",", "=2C")
+    first_bare = f"n={name},r={base64.b64encode(os.urandom(24)).decode()}"
+    server_first = authenticate(f"n,,{first_bare}".encode()).decode()
+    fields = dict(part.split("=", 1) for part in server_first.split(","))
+    salted = hashlib.pbkdf2_hmac("sha512", password.encode(), base64.b64decode(fields["s"]),
+                                 int(fields["i"]))
+    client_key = hmac.digest(salted, b"Client Key", "sha512")
+    without_proof = f"c=biws,r={fields['r']}"
+    auth_message = f"{first_bare},{server_first},{without_proof}".encode()
+    signature = hmac.digest(hashlib.sha512(client_key).digest(), auth_message, "sha512")
+    proof = bytes(a ^ b for a, b in zip(client_key, signature, strict=True))
+    final = authenticate(f"{without_proof},p={base64.b64encode(proof).decode()}".encode())
+    server_key = hmac.digest(salted, b"Server Key", "sha512")
+    expected = base64.b64encode(hmac.digest(server_key, auth_message, "sha512")).decode()
+    if final.decode() != f"v={expected}":
+        raise ValueError("the broker's SCRAM signature does not match: not our cluster")
 
 
 def exchange_frame(conn: socket.socket, payload: bytes) -> bytes:
@@ -201,12 +274,16 @@ def recv_exactly(conn: socket.socket, size: int) -> bytes:
 
 def http_json(url: str | list[str], timeout: float = 10) -> dict:
     """GET a JSON answer. With a list of URLs (HA: each NameNode or ResourceManager), the
-    first one that answers; a standby NameNode's WebHDFS answers 403, a dead one not."""
+    first one that answers 200: a standby NameNode's WebHDFS answers 403, a standby RM
+    redirects (not followed here), a dead one does not answer."""
     errors = []
     for one in [url] if isinstance(url, str) else url:
         try:
-            with urllib.request.urlopen(one, timeout=timeout) as answer:
-                return {"status": answer.status, "json": json.loads(answer.read() or b"null")}
+            status, _, text = _http("GET", one, timeout=timeout)
+            if status != 200:
+                errors.append(f"{one}: HTTP {status} {text[:200]}")
+                continue
+            return {"status": status, "json": json.loads(text or "null")}
         except Exception as exc:  # noqa: BLE001 - any failure is the check's finding
             errors.append(f"{one}: {exc}")
     return {"error": "; ".join(errors)}
@@ -234,7 +311,8 @@ def _active(namenode: str | list[str]) -> str:
         return namenode
     for one in namenode:
         try:
-            status = _http("GET", f"{one}/webhdfs/v1/?op=GETFILESTATUS&user.name=hdfs")[0]
+            status = _http("GET", f"{one}/webhdfs/v1/?" + _webhdfs_query("GETFILESTATUS", "hdfs"),
+                           timeout=5)[0]
         except OSError:
             continue
         if status == 200:
@@ -244,7 +322,7 @@ def _active(namenode: str | list[str]) -> str:
 
 def webhdfs_put(namenode: str | list[str], path: str, text: str, user: str = "root") -> dict:
     """Create a file through WebHDFS (NameNode, then the DataNode it redirects to)."""
-    query = urllib.parse.urlencode({"op": "CREATE", "user.name": user, "overwrite": "true"})
+    query = _webhdfs_query("CREATE", user, overwrite="true")
     try:
         namenode = _active(namenode)
         first = _http("PUT", f"{namenode}/webhdfs/v1{path}?{query}")
@@ -259,31 +337,77 @@ def webhdfs_put(namenode: str | list[str], path: str, text: str, user: str = "ro
 
 def webhdfs_read(namenode: str | list[str], path: str, user: str = "root",
                  delete: bool = True) -> dict:
-    query = urllib.parse.urlencode({"op": "OPEN", "user.name": user})
     try:
         namenode = _active(namenode)
-        with urllib.request.urlopen(f"{namenode}/webhdfs/v1{path}?{query}", timeout=20) as got:
-            text = got.read().decode(errors="replace")
-    except Exception as exc:  # noqa: BLE001
+        status, location, text = _http("GET", f"{namenode}/webhdfs/v1{path}?"
+                                              + _webhdfs_query("OPEN", user))
+        if status == 307:
+            status, _, text = _http("GET", location)
+        if status != 200:
+            return {"error": f"HTTP {status}: {text[:200]}"}
+    except OSError as exc:
         return {"error": str(exc)}
     if delete:
-        query = urllib.parse.urlencode({"op": "DELETE", "user.name": user})
-        _http("DELETE", f"{namenode}/webhdfs/v1{path}?{query}")
+        _http("DELETE", f"{namenode}/webhdfs/v1{path}?" + _webhdfs_query("DELETE", user))
     return {"text": text}
 
 
-def _http(method: str, url: str, body: bytes | None = None) -> tuple[int, str, str]:
+def _webhdfs_query(op: str, user: str, **more: str) -> str:
+    # With Kerberos the ticket says who calls; user.name is the plain lab's pseudo-auth.
+    who = {} if AUTH.get("keytab") else {"user.name": user}
+    return urllib.parse.urlencode({"op": op, **who, **more})
+
+
+def _http(method: str, url: str, body: bytes | None = None,
+          timeout: float = 20) -> tuple[int, str, str]:
+    """One request, redirects not followed: status, Location, body. In the secure profile
+    HTTPS trusts AUTH's CA, and a SPNEGO token from the probe's ticket goes along."""
     parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20)
+    if parts.scheme == "https":
+        conn = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout,
+                                           context=ssl.create_default_context(
+                                               cafile=AUTH.get("cafile")))
+    else:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    headers = {"Content-Type": "application/octet-stream", "Accept": "application/json"}
+    if AUTH.get("keytab") and "delegation=" not in parts.query:
+        if NO_TICKET:
+            raise OSError(NO_TICKET[0])
+        headers["Authorization"] = "Negotiate " + _spnego_token(parts.hostname)
     try:
         target = parts.path + (f"?{parts.query}" if parts.query else "")
-        conn.request(method, target, body=body,
-                     headers={"Content-Type": "application/octet-stream"})
+        conn.request(method, target, body=body, headers=headers)
         answer = conn.getresponse()
         return answer.status, answer.getheader("Location") or "", answer.read().decode(
             errors="replace")
     finally:
         conn.close()
+
+
+def _spnego_token(host: str) -> str:
+    import gssapi  # python3-gssapi: the kerberos role installs it on every host
+
+    name = gssapi.Name(f"HTTP@{host}", gssapi.NameType.hostbased_service)
+    return base64.b64encode(gssapi.SecurityContext(name=name, usage="initiate").step()).decode()
+
+
+@contextlib.contextmanager
+def _ticket():
+    """A ticket of AUTH's principal from its keytab, in a cache of the probe's own (never
+    root's default cache), for the probe's lifetime."""
+    if not AUTH.get("keytab"):
+        yield
+        return
+    handle, path = tempfile.mkstemp(prefix="streamstack-verify-", suffix=".krb5cc")
+    os.close(handle)
+    os.environ["KRB5CCNAME"] = f"FILE:{path}"
+    try:
+        done = sh(f"kinit -kt {shlex.quote(AUTH['keytab'])} {shlex.quote(AUTH['principal'])}")
+        if done["rc"]:
+            NO_TICKET.append(f"kinit as {AUTH['principal']}: {done['err'].strip()[-200:]}")
+        yield
+    finally:
+        os.unlink(path)
 
 
 def missing_paths(home: str, paths: list[str]) -> dict:
@@ -330,7 +454,8 @@ def run(tasks: list[dict]) -> dict:
         return task["id"], {"result": result,
                             "seconds": round(time.monotonic() - started, 3)}
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(tasks))) as pool:
+    with _ticket(), concurrent.futures.ThreadPoolExecutor(
+            max_workers=max(1, len(tasks))) as pool:
         return dict(pool.map(one, tasks))
 
 

@@ -18,6 +18,10 @@ JOBHISTORY_HTTP = 19888
 RESOURCEMANAGER_HTTP = 8088
 DEFAULT_JOBS = ("wordcount", "kafka-to-hdfs")
 YARN_WAIT_SECONDS = 300
+# The lab CA's certificate on every host of the secure profile (roles/hadoop's copy),
+# and the Kafka admin's client properties (roles/kafka, root only, on every host).
+SECURE_CA_FILE = "/etc/pki/hadoop/ca.crt"
+SECURE_KAFKA_CLIENT_CONFIG = "/etc/kafka/admin.properties"
 PROBE = Path(__file__).resolve().parent.parent / "probe.py"
 
 # unit -> (group, user); the JobHistory server runs with the NameNode.
@@ -64,6 +68,16 @@ class Result:
                 "state": self.state, "what": self.what, "detail": self.detail}
 
 
+def secrets_dir(variables: dict, inventory: str) -> Path:
+    """A lab's generated secrets on the controller, where playbooks/group_vars/all/
+    security.yml puts them (streamstack_secrets_dir), from a host's variables."""
+    if os.environ.get("STREAMSTACK_SECRETS_DIR"):
+        return Path(os.environ["STREAMSTACK_SECRETS_DIR"])
+    name = variables.get("streamstack_lab_name") or Path(
+        variables.get("inventory_dir") or inventory).name
+    return Path.home() / ".streamstack" / "secrets" / name
+
+
 class Lab:
     """The inventory's hosts and variables, and what each host's probe saw."""
 
@@ -81,6 +95,8 @@ class Lab:
         first = self.vars[self.hosts[0]] if self.hosts else {}
         self.groups: dict[str, list[str]] = {
             g: list(members) for g, members in first.get("groups", {}).items()}
+        # The secure profile: the probes authenticate (Lab.auth) and speak TLS.
+        self.secure = first.get("streamstack_security", "none") == "kerberos"
         self.seen: dict[str, dict] = {}
         self.seconds: dict[str, float] = {}
         from streamstack.plugins.plugin_utils import release_layout
@@ -114,9 +130,52 @@ class Lab:
         """Where the handout's commands are typed: the spark client (hadoop-master)."""
         return (self.group("spark_client") or self.group("kafka") or [None])[0]
 
-    def namenode_url(self) -> str | None:
+    def namenode_url(self, host: str | None = None) -> str | None:
+        """The first NameNode's web endpoint (or `host`'s)."""
         namenodes = self.group("hdfs_namenode")
-        return f"http://{namenodes[0]}:{NAMENODE_HTTP}" if namenodes else None
+        if not namenodes:
+            return None
+        # The secure profile serves HDFS's web endpoints over HTTPS only (same port).
+        return f"{'https' if self.secure else 'http'}://{host or namenodes[0]}:{NAMENODE_HTTP}"
+
+    def webhdfs_url(self, path: str, op: str, user: str) -> str | list[str]:
+        """A WebHDFS call as `user`: the plain lab's pseudo-authentication names the user
+        (user.name); in the secure profile the probe's ticket does, and user.name goes.
+        With NameNode HA, the call on each NameNode: the probe keeps the one that serves."""
+        who = "" if self.secure else f"&user.name={user}"
+        if self.namenode_ha:
+            return [f"{self.namenode_url(h)}/webhdfs/v1{path}?op={op}{who}"
+                    for h in self.group("hdfs_namenode")]
+        return f"{self.namenode_url()}/webhdfs/v1{path}?op={op}{who}"
+
+    def resourcemanager_url(self, name: str) -> str:
+        return f"http://{name}:{RESOURCEMANAGER_HTTP}"
+
+    def kafka_client_settings(self) -> dict:
+        """kafka-python's settings for this machine's clients: in the secure profile the
+        lab user's SCRAM credentials and the lab CA, from the secrets directory."""
+        if not self.secure:
+            return {}
+        secrets = secrets_dir(self.vars[self.hosts[0]], self.inventory)
+        user = self.vars[self.hosts[0]].get("kafka_lab_user", "student")
+        # A password lookup's file: the password, then optional "salt=..." fields.
+        password = (secrets / f"kafka-{user}-password").read_text().split()[0]
+        return {"security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
+                "sasl_plain_username": user, "sasl_plain_password": password,
+                "ssl_cafile": str(secrets / "ca" / "ca.crt")}
+
+    def auth(self, name: str) -> dict:
+        """Where a host's probe finds its credentials in the secure profile (paths only,
+        no secret leaves the host): the lab user's keytab, the lab CA and the Kafka
+        admin's client properties. {} for the plain lab."""
+        if not self.secure:
+            return {}
+        variables = self.vars[name]
+        user = variables.get("kerberos_lab_user", "root")
+        realm = variables.get("streamstack_kerberos_realm", "STREAMSTACK.LAB")
+        keytabs = variables.get("streamstack_keytab_dir", "/etc/security/keytabs")
+        return {"keytab": f"{keytabs}/{user}.keytab", "principal": f"{user}@{realm}",
+                "cafile": SECURE_CA_FILE, "kafka_config": SECURE_KAFKA_CLIENT_CONFIG}
 
     @property
     def namenode_ha(self) -> bool:
@@ -130,7 +189,7 @@ class Lab:
         """Where HDFS clients go: the NameNode, or with HA every NameNode (the probe uses
         the active one)."""
         if self.namenode_ha:
-            return [f"http://{h}:{NAMENODE_HTTP}" for h in self.group("hdfs_namenode")]
+            return [self.namenode_url(h) for h in self.group("hdfs_namenode")]
         return self.namenode_url()
 
     def daemon_hosts(self, unit: str) -> list[str]:

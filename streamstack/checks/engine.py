@@ -62,10 +62,7 @@ def run(inventory: str, keyword: str | None = None) -> Report:
                 path = re.sub(r"^hdfs://[^/]+", "", archive)
                 second.setdefault(host, []).append({
                     "id": "yarn_archive", "kind": "http_json", "args": {
-                        "url": [f"{nn}/webhdfs/v1{path}?op=GETFILESTATUS&user.name=spark"
-                                for nn in lab.namenodes()] if lab.namenode_ha else
-                               f"{lab.namenode_url()}/webhdfs/v1{path}"
-                               "?op=GETFILESTATUS&user.name=spark"}})
+                        "url": lab.webhdfs_url(path, "GETFILESTATUS", "spark")}})
         if second:
             probe_hosts(lab, second)
         trip, cluster_id = round_trip.result() if round_trip else (None, None)

@@ -152,7 +152,9 @@ def controller_round_trip(lab: Lab) -> tuple[Result | str, str | None]:
     bootstrap = f"localhost:{port}"
     what = f"a record produced and read back from this machine through {bootstrap}"
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+        settings = lab.kafka_client_settings()
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000,
+                                 **settings)
         try:
             cluster_id = admin.describe_cluster().get("cluster_id")
         finally:
@@ -162,13 +164,13 @@ def controller_round_trip(lab: Lab) -> tuple[Result | str, str | None]:
     topic, marker = "streamstack-controller-roundtrip", uuid.uuid4().hex.encode()
     try:
         producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                 request_timeout_ms=20000, max_block_ms=30000)
+                                 request_timeout_ms=20000, max_block_ms=30000, **settings)
         try:
             sent = producer.send(topic, marker).get(timeout=60)
         finally:
             producer.close()
         consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=20000,
-                                 enable_auto_commit=False)
+                                 enable_auto_commit=False, **settings)
         try:
             partition = TopicPartition(topic, sent.partition)
             consumer.assign([partition])

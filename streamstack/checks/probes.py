@@ -14,9 +14,7 @@ from .base import (
     HADOOP_DAEMONS,
     HDFS_DIRECTORIES,
     KAFKA_COMMANDS,
-    NAMENODE_HTTP,
     PROBE,
-    RESOURCEMANAGER_HTTP,
     SPARK_COMMANDS,
     SPARK_HOME,
     YARN_WAIT_SECONDS,
@@ -76,7 +74,7 @@ def plan(lab: Lab, name: str, layouts: dict) -> list[dict]:
     namenodes = lab.namenodes()
     if "hdfs_namenode" in groups:
         # With HA each NameNode answers for itself (a standby too); WebHDFS only the active.
-        own = f"http://{name}:{NAMENODE_HTTP}" if lab.namenode_ha else namenode
+        own = lab.namenode_url(name) if lab.namenode_ha else namenode
         tasks += [
             {"id": "namenode_version", "kind": "files", "args": {
                 "paths": ["/var/lib/hadoop/name/current/VERSION"], "content": True}},
@@ -84,21 +82,18 @@ def plan(lab: Lab, name: str, layouts: dict) -> list[dict]:
                 "url": f"{own}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo"}},
         ]
         tasks += [{"id": f"hdfs_stat:{path}", "kind": "http_json", "args": {
-            "url": [f"{nn}/webhdfs/v1{path}?op=GETFILESTATUS&user.name=hdfs"
-                    for nn in ([namenodes] if isinstance(namenodes, str) else namenodes)]
-            if lab.namenode_ha else
-            f"{namenode}/webhdfs/v1{path}?op=GETFILESTATUS&user.name=hdfs"}}
+            "url": lab.webhdfs_url(path, "GETFILESTATUS", "hdfs")}}
             for path in HDFS_DIRECTORIES]
         if lab.namenode_ha:
             tasks.append({"id": "namenode_status", "kind": "http_json", "args": {
                 "url": f"{own}/jmx?qry=Hadoop:service=NameNode,name=NameNodeStatus"}})
     if "yarn_resourcemanager" in groups:
         tasks.append({"id": "yarn_nodes", "kind": "http_json", "args": {
-            "url": f"http://{name}:{RESOURCEMANAGER_HTTP}/ws/v1/cluster/nodes"}})
+            "url": f"{lab.resourcemanager_url(name)}/ws/v1/cluster/nodes"}})
         if lab.resourcemanager_ha:
             # /ws/v1/cluster/info is one of the few pages a standby answers itself.
             tasks.append({"id": "rm_info", "kind": "http_json", "args": {
-                "url": f"http://{name}:{RESOURCEMANAGER_HTTP}/ws/v1/cluster/info"}})
+                "url": f"{lab.resourcemanager_url(name)}/ws/v1/cluster/info"}})
     if namenode and len(lab.hosts) > 1:
         tasks.append({"id": "hdfs_put", "kind": "webhdfs_put", "args": {
             "namenode": namenodes, "path": _token_path(lab, name), "text": lab.token[name]}})
@@ -125,7 +120,7 @@ def plan(lab: Lab, name: str, layouts: dict) -> list[dict]:
         ]
         resourcemanagers = lab.group("yarn_resourcemanager")
         if resourcemanagers:
-            urls = [f"http://{rm}:{RESOURCEMANAGER_HTTP}" for rm in resourcemanagers]
+            urls = [lab.resourcemanager_url(rm) for rm in resourcemanagers]
             tasks.append({"id": "yarn_apps", "kind": "yarn_apps", "args": {
                 "url": urls if lab.resourcemanager_ha else urls[0],
                 "wanted": list(DEFAULT_JOBS), "wait": YARN_WAIT_SECONDS}})
@@ -136,15 +131,22 @@ def _token_path(lab: Lab, name: str) -> str:
     return f"/tmp/streamstack-verify-{name}-{lab.token[name]}"
 
 
-def probe_command(tasks: list[dict]) -> str:
-    """One shell command: the probe with its tasks, fed to python3 on the host."""
-    return "python3 - <<'STREAMSTACK_PROBE'\n" + _with_tasks(tasks) + "\nSTREAMSTACK_PROBE"
+def probe_command(tasks: list[dict], auth: dict | None = None) -> str:
+    """One shell command: the probe with its tasks (and, in the secure profile, where
+    its credentials are on the host), fed to python3 on the host."""
+    return ("python3 - <<'STREAMSTACK_PROBE'\n" + _with_tasks(tasks, auth or {})
+            + "\nSTREAMSTACK_PROBE")
 
 
-def _with_tasks(tasks: list[dict]) -> str:
-    marker = "TASKS: list[dict] = []  # replaced by the controller"
-    literal = json.dumps(json.dumps(tasks))  # a JSON string is a valid Python literal
-    return PROBE.read_text().replace(marker, f"TASKS: list[dict] = json.loads({literal})")
+def _with_tasks(tasks: list[dict], auth: dict) -> str:
+    source = PROBE.read_text()
+    for name, empty, value in (("TASKS: list[dict]", "[]", tasks), ("AUTH: dict", "{}", auth)):
+        marker = f"{name} = {empty}  # replaced by the controller"
+        if marker not in source:
+            raise RuntimeError(f"{PROBE} lost its line {marker!r}")
+        literal = json.dumps(json.dumps(value))  # a JSON string is a valid Python literal
+        source = source.replace(marker, f"{name} = json.loads({literal})")
+    return source
 
 
 def probe_hosts(lab: Lab, plans: dict[str, list[dict]]) -> None:
@@ -152,7 +154,7 @@ def probe_hosts(lab: Lab, plans: dict[str, list[dict]]) -> None:
     `error` entry its checks report."""
     def one(name: str) -> tuple[str, dict, float]:
         started = time.monotonic()
-        done = lab.testinfra_host(name).run(probe_command(plans[name]))
+        done = lab.testinfra_host(name).run(probe_command(plans[name], lab.auth(name)))
         seconds = time.monotonic() - started
         if done.rc != 0:
             return name, {"_error": {"result": (done.stderr or done.stdout)[-500:]}}, seconds

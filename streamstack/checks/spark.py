@@ -120,9 +120,9 @@ def jobs_on_yarn(lab: Lab):
         if conf.get("spark.yarn.archive"):
             archive = conf["spark.yarn.archive"]
             path = re.sub(r"^hdfs://[^/]+", "", archive)
-            stat = ((lab.got(host, "yarn_archive") or {}).get("json") or {}).get(
-                "FileStatus") or {}
+            seen = lab.got(host, "yarn_archive") or {}
+            stat = (seen.get("json") or {}).get("FileStatus") or {}
             size = int(stat.get("length") or 0)
             yield _result("jobs.yarn", host, "hdfs", f"YARN jars archive {path} in HDFS",
                           [] if size > 100 * 1024 * 1024 else
-                          [f"{path}: {size} bytes"])
+                          [seen.get("error") or f"{path}: {size} bytes"])

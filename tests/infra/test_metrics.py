@@ -100,8 +100,11 @@ def test_jobs_exporter_reports_offsets_and_states(prometheus):
     # then its offsets must appear once the batch is committed.
     variables = prometheus.ansible.get_variables()
     topic = variables.get("spark_jobs_wordcount_topics", "Hello-Kafka").split(",")[0]
+    # The secure profile: as the lab user, whose client settings root has on every host.
+    secure = variables.get("streamstack_security", "none") == "kerberos"
+    config = "--producer.config /etc/kafka/client.properties" if secure else ""
     sent = prometheus.run("echo streamstack-metrics-check | timeout 60 kafka-console-producer.sh "
-                          "--bootstrap-server localhost:9092 --topic %s", topic)
+                          f"--bootstrap-server localhost:9092 --topic %s {config}", topic)
     assert sent.rc == 0, sent.stderr[-500:]
     deadline = time.monotonic() + 180
     while True:

@@ -10,7 +10,6 @@ names (SAMPLER_DIR, UNIT) before molecule/secure's converge.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 SAMPLER = Path(__file__).with_name("sample_cmdlines.py")
@@ -19,13 +18,6 @@ UNIT = "streamstack-cmdlines-{name}"
 # The password lookup's files are random letters and digits (24 or 32 of them); a
 # shorter value would match by chance.
 MIN_SECRET_LENGTH = 12
-
-
-def secrets_dir(variables: dict, inventory: str) -> Path:
-    """The controller's secrets directory of the lab (its streamstack_secrets_dir)."""
-    return Path(os.environ.get("STREAMSTACK_SECRETS_DIR") or (
-        Path.home() / ".streamstack" / "secrets"
-        / variables.get("streamstack_lab_name", Path(inventory).name)))
 
 
 def known_secrets(directory: Path) -> dict[str, str]:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from streamstack.checks.base import secrets_dir
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cmdline_samples  # noqa: E402
 
@@ -36,7 +38,7 @@ def secrets(request, host):
     variables = host.ansible.get_variables()
     if variables.get("streamstack_security", "none") != "kerberos":
         pytest.fail("this inventory does not use the secure profile")
-    found = cmdline_samples.known_secrets(cmdline_samples.secrets_dir(variables, inventory))
+    found = cmdline_samples.known_secrets(secrets_dir(variables, inventory))
     # The stores', ZooKeeper's two, three SCRAM users', the KDC master's, the lab user's.
     assert len(found) >= 8, sorted(found.values())
     return found

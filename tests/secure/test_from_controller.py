@@ -13,12 +13,10 @@ from a lab host (test_kerberos_hadoop.py). Every connection has a timeout.
 
 from __future__ import annotations
 
-import os
 import socket
 import struct
 import uuid
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 import requests
@@ -27,6 +25,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 from testinfra.utils.ansible_runner import AnsibleRunner
 
+from streamstack.checks.base import secrets_dir
 from streamstack.probe import exchange_frame
 
 INTERNAL_OFFSET = 10000
@@ -49,9 +48,7 @@ def lab(request):
             "hostname -I")
         addresses[name] = out.split()[0]
     first = variables[names[0]]
-    secrets = Path(os.environ.get("STREAMSTACK_SECRETS_DIR") or (
-        Path.home() / ".streamstack" / "secrets"
-        / first.get("streamstack_lab_name", Path(inventory).name)))
+    secrets = secrets_dir(first, inventory)
     groups = first["groups"]
     return {"vars": variables, "addr": addresses, "secrets": secrets, "groups": groups,
             "ca": str(secrets / "ca" / "ca.crt")}

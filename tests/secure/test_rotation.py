@@ -27,6 +27,8 @@ from pathlib import Path
 import pytest
 import testinfra
 
+from streamstack.checks.base import secrets_dir
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "reliability"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -139,7 +141,7 @@ def test_rotation_under_load_loses_nothing(host, request):
     realm = variables.get("streamstack_kerberos_realm", "STREAMSTACK.LAB")
     # Every secret before the rotation (the previous ones are deleted at its end) and
     # every host's command lines from here to the end.
-    secrets = cmdline_samples.secrets_dir(variables, inventory)
+    secrets = secrets_dir(variables, inventory)
     secrets_before = cmdline_samples.known_secrets(secrets)
     sampled = {name: testinfra.get_host(f"ansible://{name}", ansible_inventory=inventory)
                for name in variables["groups"]["all"]}

@@ -30,3 +30,14 @@ def test_web_calls_carry_the_secure_profile_settings(task):
 
 def test_there_are_web_calls_to_check():
     assert len(list(_uri_tasks())) >= 10
+
+
+@pytest.mark.parametrize("task", [p for p in _uri_tasks() if "delegate_to" in p.values[0]])
+def test_delegated_web_calls_name_the_host_they_run_on(task):
+    """A delegated task keeps the play's inventory_hostname: its URL must name the host it
+    is delegated to. The secure profile's wait for a restarted DataNode asked
+    https://hadoop-master:9864 (no DataNode there) when a hdfs-site change restarted every
+    DataNode from the master, and the converge failed (connection refused)."""
+    url = str(task["ansible.builtin.uri"]["url"])
+    assert "inventory_hostname" not in url
+    assert "hadoop_datanode_info_url" not in url

@@ -67,6 +67,26 @@ def test_jobs_exporter_reads_each_jobs_checkpoint(monitoring):
         {"name": "wordcount", "index": 0, "checkpoint": "/checkpoints/wordcount"},
         {"name": "kafka-to-hdfs", "index": 1, "checkpoint": "/checkpoints/kafka-to-hdfs"}]
     assert config["webhdfs"] == "http://hadoop-master:9870/webhdfs/v1"
+    assert config["spnego"] is False and config["ca_file"] is None
+    unit = role_templates.render(monitoring, "monitoring", "streamstack-jobs-exporter.service.j2")
+    assert "DynamicUser=yes" in unit and "KRB5" not in unit
+
+
+def test_jobs_exporter_authenticates_in_the_secure_profile():
+    """SPNEGO as its own principal, WebHDFS over HTTPS, its keytab its own user's 0400
+    file (named in the unit's environment, never on a command line)."""
+    import json
+
+    secure = RoleVars("monitoring", "hadoop-master", facts=FACTS,
+                      extra={"streamstack_security": "kerberos"})
+    config = json.loads(role_templates.render(secure, "monitoring", "jobs-exporter.json.j2"))
+    assert config["webhdfs"] == "https://hadoop-master:9870/webhdfs/v1"
+    assert config["spnego"] is True
+    assert config["ca_file"] == "/etc/prometheus/streamstack-ca.crt"
+    unit = role_templates.render(secure, "monitoring", "streamstack-jobs-exporter.service.j2")
+    assert "User=streamstack-exporter" in unit and "DynamicUser" not in unit
+    assert ("Environment=KRB5_CLIENT_KTNAME=/etc/security/keytabs/"
+            "streamstack-jobs-exporter.keytab" in unit)
 
 
 def _render_to(monitoring, tmp_path: Path) -> tuple[Path, Path]:

@@ -1,6 +1,9 @@
 import socket
 import struct
 import threading
+from pathlib import Path
+
+import pytest
 
 from streamstack import checks, probe, verify
 from streamstack.checks.probes import _with_tasks
@@ -123,7 +126,7 @@ def test_probe_command_embeds_the_tasks_and_runs_them(tmp_path):
              {"id": "files", "kind": "files", "args": {"paths": [str(tmp_path)],
                                                         "listing": True}}]
     (tmp_path / "a").write_text("x")
-    source = _with_tasks(tasks)
+    source = _with_tasks(tasks, {})
     done = subprocess.run([sys.executable, "-"], input=source, capture_output=True,
                           text=True, check=True)
     import json
@@ -168,3 +171,37 @@ def test_probe_goes_to_the_namenode_that_serves():
     finally:
         for server in (standby_server, active_server):
             server.shutdown()
+
+
+def test_probe_command_embeds_where_the_secure_profile_keeps_credentials():
+    auth = {"keytab": "/etc/security/keytabs/root.keytab", "principal": "root@LAB",
+            "cafile": "/etc/pki/streamstack/ca.crt"}
+    namespace: dict = {}
+    exec(compile(_with_tasks([], auth), "probe", "exec"), namespace)  # noqa: S102
+    assert namespace["AUTH"] == auth
+    assert namespace["TASKS"] == []
+
+
+def test_probe_reads_the_scram_user_from_kafka_client_properties(tmp_path):
+    config = tmp_path / "admin.properties"
+    config.write_text('security.protocol=SASL_SSL\nsasl.jaas.config=org.apache.kafka.common.'
+                      'security.scram.ScramLoginModule required username="admin" '
+                      'password="p=a,ss";\n')
+    assert probe._kafka_credentials(str(config)) == ("admin", "p=a,ss")
+    config.write_text("security.protocol=SASL_SSL\n")
+    with pytest.raises(ValueError, match="no username and password"):
+        probe._kafka_credentials(str(config))
+
+
+def test_secrets_dir_follows_the_lab_name_then_the_inventory_directory(monkeypatch, tmp_path):
+    from streamstack.checks.base import secrets_dir
+
+    monkeypatch.delenv("STREAMSTACK_SECRETS_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    root = tmp_path / ".streamstack" / "secrets"
+    named = {"streamstack_lab_name": "sv-streamstack"}
+    assert secrets_dir(named, "x/inv") == root / "sv-streamstack"
+    assert secrets_dir({"inventory_dir": "/srv/inventories/mylab"}, "ignored") == root / "mylab"
+    assert secrets_dir({}, "/srv/inventories/lab") == root / "lab"
+    monkeypatch.setenv("STREAMSTACK_SECRETS_DIR", "/elsewhere")
+    assert secrets_dir({"streamstack_lab_name": "a"}, "b") == Path("/elsewhere")
