@@ -89,7 +89,11 @@ def plan(lab: Lab, name: str, layouts: dict) -> list[dict]:
                 "url": f"{own}/jmx?qry=Hadoop:service=NameNode,name=NameNodeStatus"}})
     if "yarn_resourcemanager" in groups:
         tasks.append({"id": "yarn_nodes", "kind": "http_json", "args": {
-            "url": f"{lab.resourcemanager_url(name)}/ws/v1/cluster/nodes"}})
+            # With RM HA a standby redirects (not followed): every RM, the active answers.
+            "url": [f"{lab.resourcemanager_url(rm)}/ws/v1/cluster/nodes"
+                    for rm in lab.group("yarn_resourcemanager")]
+            if lab.resourcemanager_ha else
+            f"{lab.resourcemanager_url(name)}/ws/v1/cluster/nodes"}})
         if lab.resourcemanager_ha:
             # /ws/v1/cluster/info is one of the few pages a standby answers itself.
             tasks.append({"id": "rm_info", "kind": "http_json", "args": {
