@@ -122,6 +122,13 @@ secure_option = click.option(
          "ZooKeeper, Kerberos for Hadoop; kept with the lab until `down --purge`.")
 
 
+ha_option = click.option(
+    "--ha", is_flag=True,
+    help="High availability (experimental, new labs only, 3 hosts or more): NameNodes and "
+         "ResourceManagers on the first two hosts, JournalNodes on the first three, "
+         "automatic failover through ZooKeeper; kept with the lab until `down --purge`.")
+
+
 @lab_group.command(name="up")
 @click.option("--hosts", "count", type=click.IntRange(layout.MIN_HOSTS, layout.MAX_HOSTS),
               default=3, show_default=True, help="Number of container hosts.")
@@ -130,14 +137,16 @@ secure_option = click.option(
 @ssh_option
 @vm_option
 @secure_option
+@ha_option
 @prefix_option
-def lab_up(count: int, publish: bool, ssh: bool, vm: bool, secure: bool, prefix: str) -> None:
+def lab_up(count: int, publish: bool, ssh: bool, vm: bool, secure: bool, ha: bool,
+           prefix: str) -> None:
     """Create and start the container hosts (systemd inside)."""
     engine.ensure_engine(fix=False)
     the_lab = _lab(prefix)
     tag, _ = image.build(bare=vm or the_lab.vm, progress=say)
     inventory = lab.up(tag, count=count, lab=the_lab, publish=publish, ssh=ssh,
-                       secure=secure, vm=vm or the_lab.vm, progress=say)
+                       secure=secure, vm=vm or the_lab.vm, ha=ha, progress=say)
     say(f"inventory: {inventory}")
 
 
@@ -194,9 +203,10 @@ def artifacts_fetch(offline: bool, source: str, rehash: bool) -> None:
 @ssh_option
 @vm_option
 @secure_option
+@ha_option
 @prefix_option
 def up(count: int, inventory: str | None, check: bool, full: bool, ssh: bool, vm: bool,
-       secure: bool, prefix: str) -> None:
+       secure: bool, ha: bool, prefix: str) -> None:
     """Everything: engine, image, lab, artifacts, site.yml (ZK, Kafka, HDFS, YARN, Spark, jobs)."""
     started = time.monotonic()
     if collections.install(progress=say):
@@ -207,7 +217,7 @@ def up(count: int, inventory: str | None, check: bool, full: bool, ssh: bool, vm
         vm = vm or the_lab.vm
         tag, _ = image.build(bare=vm, progress=say)
         inventory_path = lab.up(tag, count=count, lab=the_lab, ssh=ssh, secure=secure, vm=vm,
-                                progress=say)
+                                ha=ha, progress=say)
     else:
         if secure:
             raise StreamstackError("--secure is for the container lab",

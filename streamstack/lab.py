@@ -88,9 +88,18 @@ class Lab:
     def vm(self) -> bool:
         return self.vm_file.is_file()
 
+    @property
+    def ha_file(self) -> Path:
+        """Present when the lab has two NameNodes and ResourceManagers (`lab up --ha`)."""
+        return self.state_dir / "ha"
+
+    @property
+    def ha(self) -> bool:
+        return self.ha_file.is_file()
+
     def hosts(self, count: int) -> list[layout.Host]:
         """The lab's hosts: a VM-shaped lab always has its five, whatever count says."""
-        return layout.vm_hosts() if self.vm else layout.lab_hosts(count)
+        return layout.vm_hosts() if self.vm else layout.lab_hosts(count, ha=self.ha)
 
     @property
     def ssh_user(self) -> str:
@@ -210,14 +219,16 @@ def write_inventory(lab: Lab, count: int, leaving: int = 0) -> Path:
     127.0.0.1 (one published port each), their host keys in the lab's known_hosts.
     With leaving, that many hosts after the first count are being decommissioned."""
     ssh_users = _ssh_containers(lab)
-    if count == 3 and not leaving and not lab.prefix and not ssh_users and not lab.secure:
+    if (count == 3 and not leaving and not lab.prefix and not ssh_users and not lab.secure
+            and not lab.ha):
         return lab.inventory_dir
     if lab.vm:
         count = len(layout.VM_HOSTS)
-    name = f"inventory-{lab.name}-{count}" + (f"-leaving-{leaving}" if leaving else "")
+    name = (f"inventory-{lab.name}-{count}" + ("-ha" if lab.ha else "")
+            + (f"-leaving-{leaving}" if leaving else ""))
     target = PROJECT_ROOT / ".cache" / name
     target.mkdir(parents=True, exist_ok=True)
-    data = layout.inventory(count, leaving, vm=lab.vm)
+    data = layout.inventory(count, leaving, vm=lab.vm, ha=lab.ha)
     known_hosts = []
     for host, host_vars in data["all"]["hosts"].items():
         merged = dict(host_vars or {})
@@ -261,7 +272,8 @@ def write_inventory(lab: Lab, count: int, leaving: int = 0) -> Path:
 
 
 def up(image: str, count: int = 3, lab: Lab | None = None, publish: bool = True,
-       ssh: bool = False, secure: bool = False, vm: bool = False, progress=print) -> Path:
+       ssh: bool = False, secure: bool = False, vm: bool = False, ha: bool = False,
+       progress=print) -> Path:
     """Create what is missing, start what is stopped. Returns the inventory to use.
 
     With ssh, each host also runs sshd with the lab's sudo user (the lab's key only),
@@ -278,6 +290,17 @@ def up(image: str, count: int = 3, lab: Lab | None = None, publish: bool = True,
     if vm and not lab.vm:
         lab.state_dir.mkdir(parents=True, exist_ok=True)
         lab.vm_file.touch()
+    # HA is kept with the lab like --vm; a lab made without it keeps its single masters
+    # (converting a living cluster is not supported yet).
+    if ha and not lab.ha:
+        if existing:
+            prefix = f" --prefix {lab.prefix}" if lab.prefix else ""
+            raise StreamstackError(
+                f"the lab {lab.name} was created without --ha, and converting a living "
+                "cluster to HA is not supported yet",
+                hint=f"remove the lab first: streamstack lab down --purge{prefix}")
+        lab.state_dir.mkdir(parents=True, exist_ok=True)
+        lab.ha_file.touch()
     ssh = ssh or vm
     hosts = lab.hosts(count)
     mismatched = sorted(name for name, c in existing.items()

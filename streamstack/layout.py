@@ -29,11 +29,13 @@ class Host:
     kafka_brokers: list[dict] = field(default_factory=list)
     # Explicit, so that reordering hosts never renumbers a ZooKeeper server.
     zookeeper_id: int | None = None
+    # The second master of an HA lab: its UIs are not published (the first one's are).
+    standby: bool = False
 
     @property
     def published_ports(self) -> list[int]:
         ports = [broker["port"] for broker in self.kafka_brokers]
-        if "hdfs_namenode" in self.groups:
+        if "hdfs_namenode" in self.groups and not self.standby:
             ports += MASTER_UI_PORTS
         return ports
 
@@ -44,7 +46,14 @@ def host_names(count: int) -> list[str]:
     return ["hadoop-master"] + [f"hadoop-worker{i}" for i in range(1, count)]
 
 
-def lab_hosts(count: int = 3) -> list[Host]:
+# The HA lab (`lab up --ha`, experimental): NameNodes and ResourceManagers on the first
+# two hosts, JournalNodes on the first three, beside the ZooKeeper ensemble.
+HA_MIN_HOSTS = 3
+
+
+def lab_hosts(count: int = 3, ha: bool = False) -> list[Host]:
+    if ha and count < HA_MIN_HOSTS:
+        raise ValueError(f"the HA lab needs {HA_MIN_HOSTS} hosts or more, not {count}")
     names = host_names(count)
     hosts = [Host(name) for name in names]
     master, workers = hosts[0], hosts[1:]
@@ -66,6 +75,12 @@ def lab_hosts(count: int = 3) -> list[Host]:
         if host.kafka_brokers:
             host.groups.append("kafka")
     master.groups += ["hdfs_namenode", "yarn_resourcemanager", "spark_client"]
+    if ha:
+        second = hosts[1]
+        second.groups += ["hdfs_namenode", "yarn_resourcemanager"]
+        second.standby = True
+        for host in hosts[:3]:
+            host.groups.append("hdfs_journalnode")
     for host in workers or [master]:
         host.groups += ["hdfs_datanode", "yarn_nodemanager"]
     return hosts
@@ -106,14 +121,17 @@ GROUP_ORDER = [
 ]
 
 
-def inventory(count: int = 3, leaving: int = 0, vm: bool = False) -> dict:
+def inventory(count: int = 3, leaving: int = 0, vm: bool = False, ha: bool = False) -> dict:
     """Ansible YAML inventory for the lab: groups, and brokers per host. With leaving,
     the `leaving` hosts after the first `count` are only in the decommission group and
-    keep their broker ids, so site.yml drains them. With vm, the VM-shaped lab."""
-    hosts = vm_hosts() if vm else lab_hosts(count)
+    keep their broker ids, so site.yml drains them. With vm, the VM-shaped lab. With ha,
+    two NameNodes and ResourceManagers and three JournalNodes (lab_hosts)."""
+    hosts = vm_hosts() if vm else lab_hosts(count, ha=ha)
     groups = list(GROUP_ORDER)
+    if ha:
+        groups.insert(groups.index("hdfs_datanode"), "hdfs_journalnode")
     if leaving:
-        for host in lab_hosts(count + leaving)[count:]:
+        for host in lab_hosts(count + leaving, ha=ha)[count:]:
             host.groups = [DECOMMISSION]
             hosts.append(host)
         groups.append(DECOMMISSION)

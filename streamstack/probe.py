@@ -272,21 +272,30 @@ def recv_exactly(conn: socket.socket, size: int) -> bytes:
     return data
 
 
-def http_json(url: str, timeout: float = 10) -> dict:
-    try:
-        status, _, text = _http("GET", url, timeout=timeout)
-        if status != 200:
-            return {"error": f"{url}: HTTP {status} {text[:200]}"}
-        return {"status": status, "json": json.loads(text or "null")}
-    except Exception as exc:  # noqa: BLE001 - any failure is the check's finding
-        return {"error": f"{url}: {exc}"}
+def http_json(url: str | list[str], timeout: float = 10) -> dict:
+    """GET a JSON answer. With a list of URLs (HA: each NameNode or ResourceManager), the
+    first one that answers 200: a standby NameNode's WebHDFS answers 403, a standby RM
+    redirects (not followed here), a dead one does not answer."""
+    errors = []
+    for one in [url] if isinstance(url, str) else url:
+        try:
+            status, _, text = _http("GET", one, timeout=timeout)
+            if status != 200:
+                errors.append(f"{one}: HTTP {status} {text[:200]}")
+                continue
+            return {"status": status, "json": json.loads(text or "null")}
+        except Exception as exc:  # noqa: BLE001 - any failure is the check's finding
+            errors.append(f"{one}: {exc}")
+    return {"error": "; ".join(errors)}
 
 
-def yarn_apps(url: str, wanted: list[str], wait: float) -> dict:
-    """Names of the RUNNING YARN applications; waits up to `wait` s for `wanted`."""
+def yarn_apps(url: str | list[str], wanted: list[str], wait: float) -> dict:
+    """Names of the RUNNING YARN applications; waits up to `wait` s for `wanted`. With a
+    list of ResourceManagers (RM HA), the first that answers (a standby redirects)."""
     deadline = time.monotonic() + wait
+    urls = [url] if isinstance(url, str) else url
     while True:
-        answer = http_json(f"{url}/ws/v1/cluster/apps?states=RUNNING")
+        answer = http_json([f"{one}/ws/v1/cluster/apps?states=RUNNING" for one in urls])
         apps = ((answer.get("json") or {}).get("apps") or {}).get("app") or []
         running = sorted({a["name"] for a in apps})
         # A ResourceManager that does not answer is the finding: no wait for it.
@@ -295,10 +304,27 @@ def yarn_apps(url: str, wanted: list[str], wait: float) -> dict:
         time.sleep(5)
 
 
-def webhdfs_put(namenode: str, path: str, text: str, user: str = "root") -> dict:
+def _active(namenode: str | list[str]) -> str:
+    """Of several NameNodes (HA), the one whose WebHDFS serves: a standby answers 403
+    (StandbyException), a dead one not at all. One NameNode is returned as it is."""
+    if isinstance(namenode, str):
+        return namenode
+    for one in namenode:
+        try:
+            status = _http("GET", f"{one}/webhdfs/v1/?" + _webhdfs_query("GETFILESTATUS", "hdfs"),
+                           timeout=5)[0]
+        except OSError:
+            continue
+        if status == 200:
+            return one
+    return namenode[0]
+
+
+def webhdfs_put(namenode: str | list[str], path: str, text: str, user: str = "root") -> dict:
     """Create a file through WebHDFS (NameNode, then the DataNode it redirects to)."""
     query = _webhdfs_query("CREATE", user, overwrite="true")
     try:
+        namenode = _active(namenode)
         first = _http("PUT", f"{namenode}/webhdfs/v1{path}?{query}")
         if first[0] != 307:
             return {"error": f"NameNode answered {first[0]}: {first[2][:200]}"}
@@ -309,8 +335,10 @@ def webhdfs_put(namenode: str, path: str, text: str, user: str = "root") -> dict
         return {"error": str(exc)}
 
 
-def webhdfs_read(namenode: str, path: str, user: str = "root", delete: bool = True) -> dict:
+def webhdfs_read(namenode: str | list[str], path: str, user: str = "root",
+                 delete: bool = True) -> dict:
     try:
+        namenode = _active(namenode)
         status, location, text = _http("GET", f"{namenode}/webhdfs/v1{path}?"
                                               + _webhdfs_query("OPEN", user))
         if status == 307:

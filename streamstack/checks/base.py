@@ -32,7 +32,11 @@ HADOOP_DAEMONS = {
     "yarn-resourcemanager": ("yarn_resourcemanager", "yarn"),
     "yarn-nodemanager": ("yarn_nodemanager", "yarn"),
     "mapred-historyserver": ("hdfs_namenode", "mapred"),
+    "hdfs-journalnode": ("hdfs_journalnode", "hdfs"),
+    "hdfs-zkfc": ("hdfs_namenode", "hdfs"),
 }
+# Units that run only with NameNode HA (two or more hosts in hdfs_namenode).
+HA_ONLY_DAEMONS = ("hdfs-journalnode", "hdfs-zkfc")
 KAFKA_COMMANDS = ("kafka-topics.sh", "kafka-console-producer.sh", "kafka-console-consumer.sh",
                   "kafka-consumer-groups.sh", "kafka-server-start.sh",
                   "kafka-producer-perf-test.sh", "kafka-consumer-perf-test.sh",
@@ -126,17 +130,22 @@ class Lab:
         """Where the handout's commands are typed: the spark client (hadoop-master)."""
         return (self.group("spark_client") or self.group("kafka") or [None])[0]
 
-    def namenode_url(self) -> str | None:
+    def namenode_url(self, host: str | None = None) -> str | None:
+        """The first NameNode's web endpoint (or `host`'s)."""
         namenodes = self.group("hdfs_namenode")
         if not namenodes:
             return None
         # The secure profile serves HDFS's web endpoints over HTTPS only (same port).
-        return f"{'https' if self.secure else 'http'}://{namenodes[0]}:{NAMENODE_HTTP}"
+        return f"{'https' if self.secure else 'http'}://{host or namenodes[0]}:{NAMENODE_HTTP}"
 
-    def webhdfs_url(self, path: str, op: str, user: str) -> str:
+    def webhdfs_url(self, path: str, op: str, user: str) -> str | list[str]:
         """A WebHDFS call as `user`: the plain lab's pseudo-authentication names the user
-        (user.name); in the secure profile the probe's ticket does, and user.name goes."""
+        (user.name); in the secure profile the probe's ticket does, and user.name goes.
+        With NameNode HA, the call on each NameNode: the probe keeps the one that serves."""
         who = "" if self.secure else f"&user.name={user}"
+        if self.namenode_ha:
+            return [f"{self.namenode_url(h)}/webhdfs/v1{path}?op={op}{who}"
+                    for h in self.group("hdfs_namenode")]
         return f"{self.namenode_url()}/webhdfs/v1{path}?op={op}{who}"
 
     def resourcemanager_url(self, name: str) -> str:
@@ -167,6 +176,33 @@ class Lab:
         keytabs = variables.get("streamstack_keytab_dir", "/etc/security/keytabs")
         return {"keytab": f"{keytabs}/{user}.keytab", "principal": f"{user}@{realm}",
                 "cafile": SECURE_CA_FILE, "kafka_config": SECURE_KAFKA_CLIENT_CONFIG}
+
+    @property
+    def namenode_ha(self) -> bool:
+        return len(self.group("hdfs_namenode")) > 1
+
+    @property
+    def resourcemanager_ha(self) -> bool:
+        return len(self.group("yarn_resourcemanager")) > 1
+
+    def namenodes(self) -> str | list[str] | None:
+        """Where HDFS clients go: the NameNode, or with HA every NameNode (the probe uses
+        the active one)."""
+        if self.namenode_ha:
+            return [self.namenode_url(h) for h in self.group("hdfs_namenode")]
+        return self.namenode_url()
+
+    def daemon_hosts(self, unit: str) -> list[str]:
+        """The hosts a Hadoop unit runs on: its group, with HA's changes (JournalNodes and
+        ZKFCs, no SecondaryNameNode) and one JobHistory server (the first NameNode's)."""
+        group = HADOOP_DAEMONS[unit][0]
+        if unit in HA_ONLY_DAEMONS and not self.namenode_ha:
+            return []
+        if unit == "hdfs-secondarynamenode" and self.namenode_ha:
+            return []
+        if unit == "mapred-historyserver":
+            return self.group(group)[:1]
+        return self.group(group)
 
     def got(self, host: str, task: str):
         """The result of one probe task on a host (None when it was not asked)."""

@@ -55,7 +55,7 @@ def run(inventory: str, keyword: str | None = None) -> Report:
         for writer, reader in lab.reader.items():
             second.setdefault(reader, []).append({
                 "id": f"hdfs_read:{writer}", "kind": "webhdfs_read",
-                "args": {"namenode": lab.namenode_url(), "path": _token_path(lab, writer)}})
+                "args": {"namenode": lab.namenodes(), "path": _token_path(lab, writer)}})
         for host in lab.group("spark_client"):
             archive = _spark_defaults(lab, host).get("spark.yarn.archive")
             if archive and lab.namenode_url():

@@ -8,6 +8,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from .base import (
+    HA_ONLY_DAEMONS,
     HADOOP_CLIENT_FILES,
     HADOOP_DAEMONS,
     HDFS_DIRECTORIES,
@@ -27,10 +28,11 @@ from .base import (
 @check("hadoop.unit", "every host (present where its group says, absent elsewhere)")
 def hadoop_units(lab: Lab):
     for host in lab.hosts:
-        groups = lab.vars[host].get("group_names", [])
         files = lab.got(host, "hadoop_files") or {}
         for unit, (group, user) in HADOOP_DAEMONS.items():
-            if group in groups:
+            if unit in HA_ONLY_DAEMONS and not lab.namenode_ha:
+                continue
+            if host in lab.daemon_hosts(unit):
                 yield _result("hadoop.unit", host, unit,
                               f"unit enabled and running as user {user} ({group})",
                               _unit_problems(lab, host, unit, user))
@@ -92,12 +94,14 @@ def hdfs_namenode(lab: Lab):
             problems.append(error)
         elif info.get("Safemode"):
             problems.append(f"safe mode: {info['Safemode'][:120]}")
-        ports = [NAMENODE_HTTP, JOBHISTORY_HTTP]
+        # One JobHistory server, on the first NameNode's host (HA has more NameNodes).
+        ports = [NAMENODE_HTTP] + (
+            [JOBHISTORY_HTTP] if host in lab.daemon_hosts("mapred-historyserver") else [])
         problems += [f"nothing listens on *:{p}" for p in ports
                      if not _listens(lab, host, p, everywhere=True)]
         yield _result("hdfs.namenode", host, "hdfs-namenode",
                       "formatted once (clusterID CID-streamstack), safe mode off, UIs on "
-                      f"*:{ports[0]} and *:{ports[1]}", problems)
+                      + " and ".join(f"*:{p}" for p in ports), problems)
 
 
 @check("hdfs.datanodes", "the hdfs_namenode host")
@@ -163,3 +167,32 @@ def yarn_nodemanagers(lab: Lab):
         yield _result("yarn.nodemanagers", host, "yarn-resourcemanager",
                       f"all {len(expected)} NodeManager(s) RUNNING, UI on "
                       f"*:{RESOURCEMANAGER_HTTP}", problems)
+
+
+@check("hadoop.ha", "the hdfs_namenode and yarn_resourcemanager hosts, with HA")
+def hadoop_ha(lab: Lab):
+    """One active NameNode (ResourceManager), the others standby, as each says itself."""
+    for group, probe, service in (("hdfs_namenode", "namenode_status", "hdfs-namenode"),
+                                  ("yarn_resourcemanager", "rm_info", "yarn-resourcemanager")):
+        hosts = lab.group(group)
+        if len(hosts) < 2:
+            continue
+        states = {}
+        for host in hosts:
+            answer = lab.got(host, probe) or {}
+            body = answer.get("json") or {}
+            if probe == "namenode_status":
+                state = ((body.get("beans") or [{}])[0].get("State") or "").lower()
+            else:
+                state = ((body.get("clusterInfo") or {}).get("haState") or "").lower()
+            states[host] = state or answer.get("error") or "no answer"
+        active = [h for h, s in states.items() if s == "active"]
+        for host in hosts:
+            problems = []
+            if len(active) != 1:
+                problems.append(f"{len(active)} active: " + ", ".join(
+                    f"{h} {s}" for h, s in states.items()))
+            elif states[host] not in ("active", "standby"):
+                problems.append(f"{host} is {states[host]}")
+            yield _result("hadoop.ha", host, service,
+                          f"one active, the others standby (this one: {states[host]})", problems)

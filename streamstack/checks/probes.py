@@ -71,22 +71,36 @@ def plan(lab: Lab, name: str, layouts: dict) -> list[dict]:
         tasks.append({"id": "kafka_localhost", "kind": "kafka_brokers",
                       "args": {"address": f"localhost:{all_brokers[0]['port']}"}})
     namenode = lab.namenode_url()
+    namenodes = lab.namenodes()
     if "hdfs_namenode" in groups:
+        # With HA each NameNode answers for itself (a standby too); WebHDFS only the active.
+        own = lab.namenode_url(name) if lab.namenode_ha else namenode
         tasks += [
             {"id": "namenode_version", "kind": "files", "args": {
                 "paths": ["/var/lib/hadoop/name/current/VERSION"], "content": True}},
             {"id": "namenode_info", "kind": "http_json", "args": {
-                "url": f"{namenode}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo"}},
+                "url": f"{own}/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo"}},
         ]
         tasks += [{"id": f"hdfs_stat:{path}", "kind": "http_json", "args": {
             "url": lab.webhdfs_url(path, "GETFILESTATUS", "hdfs")}}
             for path in HDFS_DIRECTORIES]
+        if lab.namenode_ha:
+            tasks.append({"id": "namenode_status", "kind": "http_json", "args": {
+                "url": f"{own}/jmx?qry=Hadoop:service=NameNode,name=NameNodeStatus"}})
     if "yarn_resourcemanager" in groups:
         tasks.append({"id": "yarn_nodes", "kind": "http_json", "args": {
-            "url": f"{lab.resourcemanager_url(name)}/ws/v1/cluster/nodes"}})
+            # With RM HA a standby redirects (not followed): every RM, the active answers.
+            "url": [f"{lab.resourcemanager_url(rm)}/ws/v1/cluster/nodes"
+                    for rm in lab.group("yarn_resourcemanager")]
+            if lab.resourcemanager_ha else
+            f"{lab.resourcemanager_url(name)}/ws/v1/cluster/nodes"}})
+        if lab.resourcemanager_ha:
+            # /ws/v1/cluster/info is one of the few pages a standby answers itself.
+            tasks.append({"id": "rm_info", "kind": "http_json", "args": {
+                "url": f"{lab.resourcemanager_url(name)}/ws/v1/cluster/info"}})
     if namenode and len(lab.hosts) > 1:
         tasks.append({"id": "hdfs_put", "kind": "webhdfs_put", "args": {
-            "namenode": namenode, "path": _token_path(lab, name), "text": lab.token[name]}})
+            "namenode": namenodes, "path": _token_path(lab, name), "text": lab.token[name]}})
     if "spark_client" in groups:
         tasks += [
             {"id": "spark_files", "kind": "files", "args": {
@@ -110,8 +124,9 @@ def plan(lab: Lab, name: str, layouts: dict) -> list[dict]:
         ]
         resourcemanagers = lab.group("yarn_resourcemanager")
         if resourcemanagers:
+            urls = [lab.resourcemanager_url(rm) for rm in resourcemanagers]
             tasks.append({"id": "yarn_apps", "kind": "yarn_apps", "args": {
-                "url": lab.resourcemanager_url(resourcemanagers[0]),
+                "url": urls if lab.resourcemanager_ha else urls[0],
                 "wanted": list(DEFAULT_JOBS), "wait": YARN_WAIT_SECONDS}})
     return tasks
 

@@ -98,3 +98,25 @@ def test_the_vm_inventory_has_every_required_group():
     assert set(inventory["all"]["hosts"]) == set(layout.VM_HOSTS)
     for group in layout.GROUP_ORDER:
         assert inventory["all"]["children"][group]["hosts"], group
+
+
+def test_the_ha_layout_has_two_masters_and_three_journalnodes():
+    groups = layout.inventory(3, ha=True)["all"]["children"]
+    assert list(groups["hdfs_namenode"]["hosts"]) == ["hadoop-master", "hadoop-worker1"]
+    assert list(groups["yarn_resourcemanager"]["hosts"]) == ["hadoop-master", "hadoop-worker1"]
+    assert list(groups["hdfs_journalnode"]["hosts"]) == [
+        "hadoop-master", "hadoop-worker1", "hadoop-worker2"]
+    # Only the first master publishes the web UIs: the ports would collide.
+    hosts = layout.lab_hosts(3, ha=True)
+    assert layout.MASTER_UI_PORTS[0] in hosts[0].published_ports
+    assert layout.MASTER_UI_PORTS[0] not in hosts[1].published_ports
+
+
+def test_the_default_layout_has_no_journalnode_group():
+    assert "hdfs_journalnode" not in layout.inventory(3)["all"]["children"]
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_the_ha_layout_needs_three_hosts(count):
+    with pytest.raises(ValueError, match="needs 3 hosts"):
+        layout.lab_hosts(count, ha=True)

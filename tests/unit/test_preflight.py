@@ -226,15 +226,77 @@ def test_required_group_without_host(group):
             f"under children: {group}: hosts: in the inventory") in found
 
 
-@pytest.mark.parametrize("group,service", [("hdfs_namenode", "NameNode"),
-                                           ("yarn_resourcemanager", "ResourceManager")])
-def test_two_masters_without_ha(group, service):
+def ha(data: dict, journalnodes=(MASTER, W1, W2)) -> dict:
+    """The HA lab's groups (layout.inventory(3, ha=True)): a second NameNode and RM."""
+    for group in ("hdfs_namenode", "yarn_resourcemanager"):
+        data["hosts"][W1]["groups"].append(group)
+    for host in journalnodes:
+        data["hosts"][host]["groups"].append("hdfs_journalnode")
+    return data
+
+
+def test_ha_cluster_passes():
+    assert preflight.check(ha(healthy())) == []
+
+
+@pytest.mark.parametrize("journalnodes", [(), (MASTER,), (MASTER, W1)])
+def test_namenode_ha_needs_an_odd_journal_quorum(journalnodes):
+    data = ha(healthy(), journalnodes)
+    shown = "[" + ", ".join(f'"{h}"' for h in journalnodes) + "]"
+    assert only_error(data) == (
+        f"inventory: groups.hdfs_journalnode={shown}: NameNode HA (2 hosts in hdfs_namenode) "
+        "needs an odd number of JournalNodes, 3 or more: edits are written to a majority, "
+        "and an even count tolerates no more failures than one less. Fix: list 3 (or 5) "
+        "hosts under children: hdfs_journalnode: hosts:")
+
+
+def test_rm_ha_alone_needs_no_journalnodes():
     data = healthy()
-    data["hosts"][W1]["groups"].append(group)
-    found = messages(data)
-    assert (f'inventory: groups.{group}=["hadoop-master", "hadoop-worker1"]: more than one '
-            f"{service}; streamstack does not configure {service} HA. Fix: keep exactly one "
-            f"host in {group}") in found
+    data["hosts"][W1]["groups"].append("yarn_resourcemanager")
+    assert messages(data) == []
+
+
+def test_journalnodes_without_namenode_ha_warn():
+    data = healthy()
+    data["hosts"][W2]["groups"].append("hdfs_journalnode")
+    assert messages(data, WARNING) == [
+        'inventory: groups.hdfs_journalnode=["hadoop-worker2"]: JournalNodes run only with '
+        "NameNode HA (2 or more hosts in hdfs_namenode): these hosts get none. Fix: add a "
+        "second host to hdfs_namenode, or empty hdfs_journalnode"]
+
+
+def test_ha_with_kerberos_is_not_supported_yet():
+    data = ha(healthy())
+    set_all(data, "streamstack_security", "kerberos")
+    found = [m for m in messages(data) if m.startswith("inventory: streamstack_security")]
+    assert found == [
+        "inventory: streamstack_security=kerberos: NameNode HA is not supported with the "
+        "secure profile yet (principals of the JournalNodes and ZKFCs, ZooKeeper ACLs). "
+        "Fix: keep one host in hdfs_namenode, or set streamstack_security: none",
+        "inventory: streamstack_security=kerberos: ResourceManager HA is not supported with "
+        "the secure profile yet (principals of the JournalNodes and ZKFCs, ZooKeeper ACLs). "
+        "Fix: keep one host in yarn_resourcemanager, or set streamstack_security: none"]
+
+
+def test_ha_needs_zookeeper():
+    data = ha(healthy())
+    set_all(data, "kafka_mode", "kraft")
+    for host in data["hosts"].values():
+        host["groups"] = [g for g in host["groups"] if g != "zookeeper"]
+    found = [m for m in messages(data) if m.startswith("inventory: groups.zookeeper")]
+    assert found[0] == (
+        "inventory: groups.zookeeper=[]: NameNode HA elects the active NameNode in ZooKeeper, "
+        "and there is no zookeeper group. Fix: add 3 hosts under children: zookeeper: hosts:, "
+        "or keep one host in hdfs_namenode")
+
+
+def test_more_than_three_namenodes():
+    data = ha(healthy())
+    extra = copy.deepcopy(data["hosts"][W2])
+    extra["groups"] = ["hdfs_namenode"]
+    data["hosts"]["hadoop-worker3"] = extra
+    data["hosts"][W2]["groups"].append("hdfs_namenode")
+    assert any("more than 3 NameNodes" in m for m in messages(data))
 
 
 def test_topic_replication_larger_than_broker_count():

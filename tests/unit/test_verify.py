@@ -136,6 +136,43 @@ def test_probe_command_embeds_the_tasks_and_runs_them(tmp_path):
     assert seen["files"]["result"][str(tmp_path)]["entries"] == ["a"]
 
 
+def test_probe_goes_to_the_namenode_that_serves():
+    """With NameNode HA the probe is given every NameNode: a standby's WebHDFS answers
+    403 (StandbyException), a dead one nothing; http_json and webhdfs take the first that
+    serves."""
+    import http.server
+    import threading
+
+    from streamstack import probe
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the http.server API
+            standby = self.server.server_port == standby_server.server_port
+            self.send_response(403 if standby else 200)
+            self.end_headers()
+            self.wfile.write(b'{"RemoteException": {}}' if standby else b'{"ok": true}')
+
+        def log_message(self, *args):
+            pass
+
+    standby_server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    active_server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    for server in (standby_server, active_server):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        standby = f"http://127.0.0.1:{standby_server.server_port}"
+        active = f"http://127.0.0.1:{active_server.server_port}"
+        dead = "http://127.0.0.1:9"
+        assert probe.http_json([f"{dead}/x", f"{standby}/x", f"{active}/x"])["json"] == {
+            "ok": True}
+        assert probe._active([dead, standby, active]) == active
+        assert probe._active(standby) == standby  # one NameNode: asked as before
+        assert "error" in probe.http_json([f"{dead}/x", f"{standby}/x"])
+    finally:
+        for server in (standby_server, active_server):
+            server.shutdown()
+
+
 def test_probe_command_embeds_where_the_secure_profile_keeps_credentials():
     auth = {"keytab": "/etc/security/keytabs/root.keytab", "principal": "root@LAB",
             "cafile": "/etc/pki/streamstack/ca.crt"}

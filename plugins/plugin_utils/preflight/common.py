@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .base import CLUSTER_VARIABLES, VERSION_VARIABLES, Inventory, Issue, _show, rule
+from .base import CLUSTER_VARIABLES, VERSION_VARIABLES, WARNING, Inventory, Issue, _show, rule
 
 KAFKA_MODES = ("zookeeper", "kraft")
 ARTIFACTS_SOURCES = ("maven", "archive")
@@ -23,8 +23,9 @@ REQUIRED_GROUPS = (
     "yarn_nodemanager",
     "spark_client",
 )
-# Groups whose service has no HA support in streamstack: exactly one host.
-SINGLE_HOST_GROUPS = {"hdfs_namenode": "NameNode", "yarn_resourcemanager": "ResourceManager"}
+# Groups whose second host turns on HA (experimental): NameNodes (at most three here,
+# what the lab tests) and ResourceManagers.
+HA_GROUPS = {"hdfs_namenode": ("NameNode", 3), "yarn_resourcemanager": ("ResourceManager", 3)}
 
 
 # --- reaching the hosts ----------------------------------------------------------------
@@ -161,10 +162,41 @@ def required_groups(inv: Inventory) -> Iterable[Issue]:
 
 
 @rule
-def single_masters(inv: Inventory) -> Iterable[Issue]:
-    for group, service in SINGLE_HOST_GROUPS.items():
+def high_availability(inv: Inventory) -> Iterable[Issue]:
+    """Two or more NameNodes or ResourceManagers turn on HA: it needs the ZooKeeper
+    ensemble (elections, the RMs' state store), NameNode HA an odd quorum of 3 or more
+    JournalNodes, and this slice of HA does not cover the secure profile yet."""
+    journalnodes = inv.group("hdfs_journalnode")
+    for group, (service, most) in HA_GROUPS.items():
         hosts = inv.group(group)
-        if len(hosts) > 1:
+        if len(hosts) < 2:
+            continue
+        if len(hosts) > most:
             yield Issue("inventory", f"groups.{group}", hosts,
-                        f"more than one {service}; streamstack does not configure {service} HA",
-                        f"keep exactly one host in {group}")
+                        f"more than {most} {service}s; streamstack's HA is tested with 2 or 3",
+                        f"keep 2 or 3 hosts in {group}")
+        if not inv.group("zookeeper"):
+            yield Issue("inventory", "groups.zookeeper", [],
+                        f"{service} HA elects the active {service} in ZooKeeper, and there "
+                        "is no zookeeper group",
+                        "add 3 hosts under children: zookeeper: hosts:, or keep one host in "
+                        f"{group}")
+        security = inv.cluster_var("streamstack_security")
+        if security == "kerberos":
+            yield Issue("inventory", "streamstack_security", security,
+                        f"{service} HA is not supported with the secure profile yet "
+                        "(principals of the JournalNodes and ZKFCs, ZooKeeper ACLs)",
+                        f"keep one host in {group}, or set streamstack_security: none")
+    namenodes = inv.group("hdfs_namenode")
+    if len(namenodes) > 1 and (len(journalnodes) < 3 or len(journalnodes) % 2 == 0):
+        yield Issue("inventory", "groups.hdfs_journalnode", journalnodes,
+                    f"NameNode HA ({len(namenodes)} hosts in hdfs_namenode) needs an odd "
+                    "number of JournalNodes, 3 or more: edits are written to a majority, "
+                    "and an even count tolerates no more failures than one less",
+                    "list 3 (or 5) hosts under children: hdfs_journalnode: hosts:")
+    if len(namenodes) < 2 and journalnodes:
+        yield Issue("inventory", "groups.hdfs_journalnode", journalnodes,
+                    "JournalNodes run only with NameNode HA (2 or more hosts in "
+                    "hdfs_namenode): these hosts get none",
+                    "add a second host to hdfs_namenode, or empty hdfs_journalnode",
+                    level=WARNING)
