@@ -1,6 +1,7 @@
-"""Load a module of plugins/modules/ that imports the collection's module_utils, without
-importing the ansible_collections package into the test process (that would shadow
-Ansible's own collection loader for the tests that run playbooks in-process)."""
+"""Load a plugin file of the collection by path (any of plugins/; a module importing the
+collection's module_utils gets them), without importing the ansible_collections package
+into the test process (that would shadow Ansible's own collection loader for the tests
+that run playbooks in-process)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ host counts as drifted, and the all-or-nothing decision for the lab."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import itertools
 import json
 import os
@@ -20,16 +20,10 @@ from streamstack.plugins.plugin_utils import converged
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 MODULE = collection_module.load(ROOT / "plugins/modules/streamstack_converged.py",
                                 "streamstack_converged_module")
-FILTER = _load(ROOT / "plugins/filter/converged.py", "streamstack_filter_converged")
+FILTER = collection_module.load(ROOT / "plugins/filter/converged.py",
+                                "streamstack_filter_converged")
 
 
 def test_file_tasks_watch_their_destination_and_loops_skip_skipped_items():

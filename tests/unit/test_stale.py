@@ -4,22 +4,17 @@ read."""
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime
 from pathlib import Path
+
+import collection_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-STALE = _load(ROOT / "plugins/module_utils/stale.py", "streamstack_stale_utils")
-HADOOP = _load(ROOT / "plugins/filter/hadoop.py", "streamstack_filter_hadoop_stale")
+STALE = collection_module.load(ROOT / "plugins/module_utils/stale.py", "streamstack_stale_utils")
+HADOOP = collection_module.load(ROOT / "plugins/filter/hadoop.py",
+                                "streamstack_filter_hadoop_stale")
 
 T0 = datetime(2026, 12, 7, 21, 16, 32, 628135, tzinfo=UTC).timestamp()
 CONF = "/etc/hadoop/yarn-site.xml"
