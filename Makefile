@@ -7,7 +7,7 @@ INVENTORY ?= inventories/local
 # pytest exits 5 when it collected nothing: that is a failure here, never a pass.
 PYTEST = scripts/pytest-strict
 
-.PHONY: help deps up down status collection lint unit infra e2e molecule test test-all \
+.PHONY: help deps up down status collection lint unit infra e2e e2e-slow molecule test test-all \
         test-reliability test-metrics bench docs clean
 
 help:
@@ -59,14 +59,17 @@ infra: deps ## testinfra against the running lab (or INVENTORY=...)
 	$(PYTEST) tests/infra --hosts=ansible://all --ansible-inventory=$(INVENTORY)
 
 e2e: deps ## The handout, end to end, against the running lab
-	$(PYTEST) tests/e2e --ansible-inventory=$(INVENTORY) --hosts=ansible://spark_client
+	$(PYTEST) tests/e2e -m "not slow" --ansible-inventory=$(INVENTORY) --hosts=ansible://spark_client
+
+e2e-slow: deps ## The e2e tests that take minutes of converges each (a lost restart)
+	$(PYTEST) tests/e2e -m slow --ansible-inventory=$(INVENTORY) --hosts=ansible://spark_client
 
 molecule: deps ## molecule/default: full stack in fresh containers, idempotence, verify
 	$(BIN)/molecule test -s default
 
 test: lint unit infra e2e molecule ## What CI runs after `make up`
 
-test-all: test ## Also the one-host, KRaft and secure-profile scenarios
+test-all: test e2e-slow ## Also the slow e2e tests, the one-host, KRaft and secure-profile scenarios
 	$(BIN)/molecule test -s single
 	$(BIN)/molecule test -s kraft
 	$(BIN)/molecule test -s secure

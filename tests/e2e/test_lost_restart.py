@@ -24,6 +24,9 @@ import pytest
 
 from streamstack import runner
 
+# Three converges of the lab (about 6 minutes): `make e2e-slow`, in test-all.
+pytestmark = pytest.mark.slow
+
 PROPERTY = "yarn.resourcemanager.streamstack.e2e-lost-restart"
 UNIT = "yarn-resourcemanager"
 # Fails right after the configuration templates (services.yml links start-hadoop.sh into
