@@ -69,10 +69,11 @@ molecule: deps ## molecule/default: full stack in fresh containers, idempotence,
 
 test: lint unit infra e2e molecule ## What CI runs after `make up`
 
-test-all: test e2e-slow ## Also the slow e2e tests, the one-host, KRaft and secure-profile scenarios
+test-all: test e2e-slow ## Also the slow e2e tests, the one-host, KRaft, secure-profile and mixed Debian 12/13 scenarios
 	$(BIN)/molecule test -s single
 	$(BIN)/molecule test -s kraft
 	$(BIN)/molecule test -s secure
+	$(BIN)/molecule test -s mixed
 
 test-reliability: deps ## Fault tests (broker and job kills), bounded in time
 	$(PYTEST) tests/reliability --hosts=ansible://all --ansible-inventory=$(INVENTORY)

@@ -116,6 +116,13 @@ vm_option = click.option(
          "install everything else. Kept with the lab until `down --purge`.")
 
 
+debian13_option = click.option(
+    "--debian13", is_flag=True,
+    help=f"A mixed VM-shaped lab (implies --vm): {layout.VM_HOSTS[-1]} from a bare Debian 13 image "
+         "(OpenJDK 21, Python 3.13) carrying a broker, a DataNode and a NodeManager. Kept "
+         "with the lab until `down --purge`.")
+
+
 secure_option = click.option(
     "--secure", is_flag=True,
     help="The secure profile (streamstack_security: kerberos): TLS + SASL for Kafka and "
@@ -136,18 +143,26 @@ ha_option = click.option(
               help="Publish Kafka and web UI ports on 127.0.0.1.")
 @ssh_option
 @vm_option
+@debian13_option
 @secure_option
 @ha_option
 @prefix_option
-def lab_up(count: int, publish: bool, ssh: bool, vm: bool, secure: bool, ha: bool,
-           prefix: str) -> None:
+def lab_up(count: int, publish: bool, ssh: bool, vm: bool, debian13: bool, secure: bool,
+           ha: bool, prefix: str) -> None:
     """Create and start the container hosts (systemd inside)."""
     engine.ensure_engine(fix=False)
     the_lab = _lab(prefix)
-    tag, _ = image.build(bare=vm or the_lab.vm, progress=say)
+    vm = vm or debian13 or the_lab.vm
+    tag, _ = image.build(bare=vm, progress=say)
     inventory = lab.up(tag, count=count, lab=the_lab, publish=publish, ssh=ssh,
-                       secure=secure, vm=vm or the_lab.vm, ha=ha, progress=say)
+                       secure=secure, vm=vm, ha=ha, debian13=debian13,
+                       images=_release_images(debian13 or the_lab.debian13), progress=say)
     say(f"inventory: {inventory}")
+
+
+def _release_images(debian13: bool) -> dict[str, str]:
+    """The bare images of the Debian releases other than 12 that the lab's hosts need."""
+    return {"trixie": image.build(bare=True, suite="trixie", progress=say)[0]} if debian13 else {}
 
 
 @lab_group.command(name="down")
@@ -202,11 +217,12 @@ def artifacts_fetch(offline: bool, source: str, rehash: bool) -> None:
               help="Run every role even when no host drifted since the last full run.")
 @ssh_option
 @vm_option
+@debian13_option
 @secure_option
 @ha_option
 @prefix_option
 def up(count: int, inventory: str | None, check: bool, full: bool, ssh: bool, vm: bool,
-       secure: bool, ha: bool, prefix: str) -> None:
+       debian13: bool, secure: bool, ha: bool, prefix: str) -> None:
     """Everything: engine, image, lab, artifacts, site.yml (ZK, Kafka, HDFS, YARN, Spark, jobs)."""
     started = time.monotonic()
     if collections.install(progress=say):
@@ -214,10 +230,12 @@ def up(count: int, inventory: str | None, check: bool, full: bool, ssh: bool, vm
     if inventory is None:
         say(engine.ensure_engine(fix=True, progress=say))
         the_lab = _lab(prefix)
-        vm = vm or the_lab.vm
+        vm = vm or debian13 or the_lab.vm
         tag, _ = image.build(bare=vm, progress=say)
         inventory_path = lab.up(tag, count=count, lab=the_lab, ssh=ssh, secure=secure, vm=vm,
-                                ha=ha, progress=say)
+                                ha=ha, debian13=debian13,
+                                images=_release_images(debian13 or the_lab.debian13),
+                                progress=say)
     else:
         if secure:
             raise StreamstackError("--secure is for the container lab",

@@ -19,6 +19,10 @@ BASE_REPO = "streamstack/bookworm-base"
 # roles must install everything else (Java, python3-apt, acl, socat, ...) themselves.
 BARE_REPO = "streamstack/bare"
 SUITE = "bookworm"
+# Debian releases a bare host image can be made of, with their version numbers: Debian 13
+# hosts come with OpenJDK 21/25 and Python 3.13 (`lab up --debian13`, a mixed lab). They
+# share the main archive's mirror with bookworm.
+SUITES = {"bookworm": "12", "trixie": "13"}
 # jdk-headless rather than jre: the handout compiles SimpleProducer with javac, and jps
 # ships with the JDK. socat forwards the other hosts' Kafka ports on localhost.
 # openssh-server: a lab can be reached over SSH like VMs (`lab up --ssh`).
@@ -56,17 +60,23 @@ BARE_PACKAGES = [
 DOCKERFILE = PROJECT_ROOT / "templates" / "node.Dockerfile"
 
 
-def recipe_digest(packages: list[str] | None = None) -> str:
+def recipe_digest(packages: list[str] | None = None, suite: str = SUITE) -> str:
     """Changes whenever what goes into the image changes, so the tag says what it holds."""
     digest = hashlib.sha256()
     digest.update(" ".join(PACKAGES if packages is None else packages).encode())
     digest.update(DOCKERFILE.read_bytes())
+    if suite != SUITE:
+        digest.update(suite.encode())
     return digest.hexdigest()[:12]
 
 
-def image_tag(bare: bool = False) -> str:
+def image_tag(bare: bool = False, suite: str = SUITE) -> str:
+    if suite != SUITE and not bare:
+        raise StreamstackError(f"only the bare host image can be made of Debian {suite}",
+                               hint="the node image (the handout's lab) is Debian 12")
     if bare:
-        return f"{BARE_REPO}:{recipe_digest(BARE_PACKAGES)}"
+        repo = BARE_REPO if suite == SUITE else f"{BARE_REPO}-{suite}"
+        return f"{repo}:{recipe_digest(BARE_PACKAGES, suite)}"
     return f"{IMAGE_REPO}:{recipe_digest()}"
 
 
@@ -106,21 +116,23 @@ def debian_mirror(apt_dir: Path = Path("/etc/apt")) -> str:
     return main[0]
 
 
-def build_base(packages: list[str] | None = None, progress=print) -> str:
-    """debootstrap a minimal rootfs with packages (PACKAGES by default) and import it."""
+def build_base(packages: list[str] | None = None, progress=print, suite: str = SUITE) -> str:
+    """debootstrap a minimal rootfs of suite with packages (PACKAGES by default) and
+    import it."""
     packages = PACKAGES if packages is None else packages
-    tag = f"{BASE_REPO}:{hashlib.sha256(' '.join(packages).encode()).hexdigest()[:12]}"
+    repo = BASE_REPO if suite == SUITE else f"streamstack/{suite}-base"
+    tag = f"{repo}:{hashlib.sha256(' '.join(packages).encode()).hexdigest()[:12]}"
     if image_exists(tag):
         return tag
     mirror = debian_mirror()
-    progress(f"debootstrap {SUITE} with {len(packages)} packages (about a minute)")
+    progress(f"debootstrap {suite} with {len(packages)} packages (about a minute)")
     with tempfile.TemporaryDirectory(prefix="streamstack-rootfs-") as rootfs:
         run(
             [
                 "debootstrap",
                 "--variant=minbase",
                 f"--include={','.join(packages)}",
-                SUITE,
+                suite,
                 rootfs,
                 mirror,
             ],
@@ -139,20 +151,21 @@ def build_base(packages: list[str] | None = None, progress=print) -> str:
     return tag
 
 
-def build(force: bool = False, bare: bool = False, progress=print) -> tuple[str, bool]:
-    """Build the node image (or with bare, the bare host image) if missing.
+def build(force: bool = False, bare: bool = False, progress=print,
+          suite: str = SUITE) -> tuple[str, bool]:
+    """Build the node image (or with bare, the bare host image of suite) if missing.
     Returns (tag, built_now)."""
-    tag = image_tag(bare)
+    tag = image_tag(bare, suite)
     packages = BARE_PACKAGES if bare else PACKAGES
     if image_exists(tag) and not force:
         return tag, False
     # A local debian image may hold more than a bare host has: the bare image is always
     # debootstrapped with exactly its packages.
-    base = f"debian:{SUITE}"
+    base = f"debian:{suite}"
     if image_exists(base) and not bare:
         progress(f"building {tag} from the local {base} image")
     else:
-        base = build_base(packages, progress)
+        base = build_base(packages, progress, suite)
         progress(f"building {tag} from {base}")
     docker(
         "build",

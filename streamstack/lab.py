@@ -89,6 +89,15 @@ class Lab:
         return self.vm_file.is_file()
 
     @property
+    def debian13_file(self) -> Path:
+        """Present when the VM-shaped lab is mixed: its last host Debian 13 (`--debian13`)."""
+        return self.state_dir / "debian13"
+
+    @property
+    def debian13(self) -> bool:
+        return self.debian13_file.is_file()
+
+    @property
     def ha_file(self) -> Path:
         """Present when the lab has two NameNodes and ResourceManagers (`lab up --ha`)."""
         return self.state_dir / "ha"
@@ -99,7 +108,7 @@ class Lab:
 
     def hosts(self, count: int) -> list[layout.Host]:
         """The lab's hosts: a VM-shaped lab always has its five, whatever count says."""
-        return layout.vm_hosts() if self.vm else layout.lab_hosts(count, ha=self.ha)
+        return layout.vm_hosts(self.debian13) if self.vm else layout.lab_hosts(count, ha=self.ha)
 
     @property
     def ssh_user(self) -> str:
@@ -228,7 +237,7 @@ def write_inventory(lab: Lab, count: int, leaving: int = 0) -> Path:
             + (f"-leaving-{leaving}" if leaving else ""))
     target = PROJECT_ROOT / ".cache" / name
     target.mkdir(parents=True, exist_ok=True)
-    data = layout.inventory(count, leaving, vm=lab.vm, ha=lab.ha)
+    data = layout.inventory(count, leaving, vm=lab.vm, ha=lab.ha, debian13=lab.debian13)
     known_hosts = []
     for host, host_vars in data["all"]["hosts"].items():
         merged = dict(host_vars or {})
@@ -273,13 +282,15 @@ def write_inventory(lab: Lab, count: int, leaving: int = 0) -> Path:
 
 def up(image: str, count: int = 3, lab: Lab | None = None, publish: bool = True,
        ssh: bool = False, secure: bool = False, vm: bool = False, ha: bool = False,
+       debian13: bool = False, images: dict[str, str] | None = None,
        progress=print) -> Path:
     """Create what is missing, start what is stopped. Returns the inventory to use.
 
     With ssh, each host also runs sshd with the lab's sudo user (the lab's key only),
     published on an ephemeral port of 127.0.0.1; the inventory then reaches it over SSH.
     With vm (which implies ssh), image is the bare host image and the lab takes the
-    VM-shaped layout and sudo user; the choice is kept with the lab."""
+    VM-shaped layout and sudo user; the choice is kept with the lab. images gives the
+    image of each host whose Debian release (layout.Host.suite) is not image's."""
     lab = lab or Lab()
     existing = {c["Names"]: c for c in lab.containers()}
     if vm != lab.vm and existing:
@@ -290,6 +301,15 @@ def up(image: str, count: int = 3, lab: Lab | None = None, publish: bool = True,
     if vm and not lab.vm:
         lab.state_dir.mkdir(parents=True, exist_ok=True)
         lab.vm_file.touch()
+    if debian13 and not lab.debian13:
+        if existing or not vm:
+            prefix = f" --prefix {lab.prefix}" if lab.prefix else ""
+            raise StreamstackError(
+                f"--debian13 makes a new VM-shaped lab; {lab.name} "
+                + ("exists without it" if existing else "needs --vm"),
+                hint=f"remove the lab first: streamstack lab down --purge{prefix}"
+                if existing else "add --vm")
+        lab.debian13_file.touch()
     # HA is kept with the lab like --vm; a lab made without it keeps its single masters
     # (converting a living cluster is not supported yet).
     if ha and not lab.ha:
@@ -336,7 +356,7 @@ def up(image: str, count: int = 3, lab: Lab | None = None, publish: bool = True,
         if publish:
             for port in host.published_ports:
                 args += ["-p", f"127.0.0.1:{port}:{port}"]
-        docker(*args, image, "/lib/systemd/systemd")
+        docker(*args, (images or {}).get(host.suite, image), "/lib/systemd/systemd")
     extra = sorted(set(existing) - {lab.container(h.name) for h in hosts})
     if extra:
         progress(f"note: {', '.join(extra)} also belong to this lab (started with more hosts)")

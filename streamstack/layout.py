@@ -31,6 +31,8 @@ class Host:
     zookeeper_id: int | None = None
     # The second master of an HA lab: its UIs are not published (the first one's are).
     standby: bool = False
+    # The Debian release its image brings (a mixed lab's last VM is Debian 13).
+    suite: str = "bookworm"
 
     @property
     def published_ports(self) -> list[int]:
@@ -93,7 +95,9 @@ def lab_hosts(count: int = 3, ha: bool = False) -> list[Host]:
 VM_HOSTS = ["lab-vm1", "lab-vm2", "lab-vm3", "lab-vm4", "lab-vm5"]
 
 
-def vm_hosts() -> list[Host]:
+def vm_hosts(debian13: bool = False) -> list[Host]:
+    """The VM-shaped lab. With debian13 (a mixed lab), the fifth host is Debian 13 and
+    carries a DataNode and a NodeManager beside its broker."""
     first, second, third, fourth, fifth = (Host(name) for name in VM_HOSTS)
     for index, host in enumerate((first, second, third)):
         host.groups.append("zookeeper")
@@ -107,6 +111,9 @@ def vm_hosts() -> list[Host]:
     for host in (first, third, fourth):
         host.groups.append("yarn_nodemanager")
     fourth.groups.append("spark_client")
+    if debian13:
+        fifth.suite = "trixie"
+        fifth.groups += ["hdfs_datanode", "yarn_nodemanager"]
     return [first, second, third, fourth, fifth]
 
 
@@ -121,12 +128,14 @@ GROUP_ORDER = [
 ]
 
 
-def inventory(count: int = 3, leaving: int = 0, vm: bool = False, ha: bool = False) -> dict:
+def inventory(count: int = 3, leaving: int = 0, vm: bool = False, ha: bool = False,
+              debian13: bool = False) -> dict:
     """Ansible YAML inventory for the lab: groups, and brokers per host. With leaving,
     the `leaving` hosts after the first `count` are only in the decommission group and
     keep their broker ids, so site.yml drains them. With vm, the VM-shaped lab. With ha,
-    two NameNodes and ResourceManagers and three JournalNodes (lab_hosts)."""
-    hosts = vm_hosts() if vm else lab_hosts(count, ha=ha)
+    two NameNodes and ResourceManagers and three JournalNodes (lab_hosts). With debian13
+    (and vm), the mixed lab (vm_hosts)."""
+    hosts = vm_hosts(debian13) if vm else lab_hosts(count, ha=ha)
     groups = list(GROUP_ORDER)
     if ha:
         groups.insert(groups.index("hdfs_datanode"), "hdfs_journalnode")

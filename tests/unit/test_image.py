@@ -39,3 +39,13 @@ def test_the_bare_image_holds_only_what_a_cloud_image_brings():
                                         "sudo", "python3", "ca-certificates"}
     assert image.image_tag(bare=True).startswith(f"{image.BARE_REPO}:")
     assert image.image_tag(bare=True) != image.image_tag()
+
+
+def test_the_debian_13_bare_image_has_its_own_tag_and_the_node_image_none():
+    bookworm, trixie = image.image_tag(bare=True), image.image_tag(bare=True, suite="trixie")
+    assert trixie.startswith(f"{image.BARE_REPO}-trixie:")
+    assert bookworm.partition(":")[2] != trixie.partition(":")[2]
+    # The default tags are what they were before releases existed (no rebuild for anyone).
+    assert image.image_tag(bare=True, suite=image.SUITE) == bookworm
+    with pytest.raises(StreamstackError, match="only the bare host image"):
+        image.image_tag(suite="trixie")

@@ -120,3 +120,18 @@ def test_the_default_layout_has_no_journalnode_group():
 def test_the_ha_layout_needs_three_hosts(count):
     with pytest.raises(ValueError, match="needs 3 hosts"):
         layout.lab_hosts(count, ha=True)
+
+
+def test_the_mixed_lab_puts_a_broker_a_datanode_and_a_nodemanager_on_debian_13():
+    plain = {host.name: host for host in layout.vm_hosts()}
+    mixed = {host.name: host for host in layout.vm_hosts(debian13=True)}
+    newer = [host for host in mixed.values() if host.suite != "bookworm"]
+    assert [(h.name, h.suite) for h in newer] == [(layout.VM_HOSTS[-1], "trixie")]
+    assert {"kafka", "hdfs_datanode", "yarn_nodemanager"} <= set(newer[0].groups)
+    # Everything else stays the VM layout CI converges.
+    for name, host in plain.items():
+        if name != newer[0].name:
+            assert mixed[name] == host
+    children = layout.inventory(vm=True, debian13=True)["all"]["children"]
+    assert newer[0].name in children["hdfs_datanode"]["hosts"]
+    assert newer[0].name not in layout.inventory(vm=True)["all"]["children"]["hdfs_datanode"]["hosts"]

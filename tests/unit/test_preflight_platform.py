@@ -185,3 +185,77 @@ def test_a_small_opt_disk_is_named():
     error = only_error(data)
     assert error.startswith(f"{MASTER}: artifacts_install_dir=")
     assert "only 100 MB free on /opt" in error
+
+
+JDK17, JDK21, JDK25 = (f"/usr/lib/jvm/java-{n}-openjdk-amd64" for n in (17, 21, 25))
+JAVA_HOMES = ["zookeeper_java_home", "kafka_java_home", "hadoop_java_home",
+              "spark_java_home", "spark_jobs_java_home"]
+DEBIAN13 = {"id": "debian", "version_id": "13", "name": "Debian GNU/Linux 13 (trixie)"}
+
+
+def java_lab(host: str, release: dict | None = None, jdks: dict | None = None,
+             package: str = "openjdk-17-jdk-headless") -> dict:
+    """The lab with every product on the common role's JDK (as the role defaults say);
+    host brings release and jdks, the others a Debian 12 with its Java 17."""
+    data = lab()
+    for name, entry in data["hosts"].items():
+        mine = name == host
+        entry_package = package if mine else "openjdk-17-jdk-headless"
+        home = f"/usr/lib/jvm/java-{entry_package.split('-')[1]}-openjdk-amd64"
+        entry["vars"].update({"common_java_package": entry_package, "common_java_home": home},
+                             **dict.fromkeys(JAVA_HOMES, home))
+        entry["facts"]["brings"]["jdks"] = jdks if mine and jdks is not None else {JDK17: 17}
+        if mine and release:
+            entry["facts"]["brings"]["os"] = release
+    return data
+
+
+def test_debian_13_with_its_java_21_passes_before_the_jdk_is_installed():
+    data = java_lab(W1, DEBIAN13, jdks={}, package="openjdk-21-jdk-headless")
+    assert messages(data) == []
+
+
+def test_debian_13_asked_for_java_17_names_what_the_release_carries():
+    data = java_lab(W1, DEBIAN13, jdks={})
+    data["hosts"][W1]["facts"]["brings"]["packages"] = ["python3"]
+    error = only_error(data)
+    assert error.startswith(f"{W1}: common_java_package=openjdk-17-jdk-headless")
+    assert "Debian 13 has no openjdk-17-jdk-headless" in error
+    assert "openjdk-21-jdk-headless, openjdk-25-jdk-headless" in error
+
+
+def test_hadoop_on_java_25_is_refused_naming_the_setting_and_a_jdk_that_fits():
+    data = java_lab(W1, DEBIAN13, jdks={JDK21: 21, JDK25: 25}, package="openjdk-21-jdk-headless")
+    data["hosts"][W1]["vars"]["hadoop_java_home"] = JDK25
+    found = messages(data)
+    # The DataNode/NodeManager host: Hadoop itself and the Spark executors it would run.
+    assert len(found) == 2, found
+    hadoop = next(m for m in found if "Hadoop 3.3.6 runs" in m)
+    assert hadoop.startswith(f"{W1}: hadoop_java_home={JDK25}")
+    assert f"{JDK25} holds Java 25" in hadoop
+    assert "Java 11 or Java 17 or Java 21" in hadoop
+    assert f"{JDK21} (Java 21)" in hadoop
+    assert any("Spark 3.5 executors runs" in m for m in found)
+
+
+def test_a_java_home_with_no_jdk_is_an_error_for_the_products_of_that_host_only():
+    data = java_lab(MASTER)
+    data["hosts"][MASTER]["vars"]["kafka_java_home"] = "/opt/jdk-missing"
+    error = only_error(data)
+    assert error.startswith(f"{MASTER}: kafka_java_home=/opt/jdk-missing")
+    assert "no JDK at /opt/jdk-missing; Kafka 3.6 runs on" in error
+
+
+def test_a_jdk_the_inventory_installed_elsewhere_counts():
+    data = java_lab(MASTER, jdks={JDK17: 17, "/opt/temurin-21": 21})
+    data["hosts"][MASTER]["vars"]["spark_java_home"] = "/opt/temurin-21"
+    assert messages(data) == []
+
+
+def test_debian_13_is_a_supported_release_and_14_is_not():
+    assert messages(java_lab(W2, DEBIAN13, jdks={JDK21: 21},
+                             package="openjdk-21-jdk-headless")) == []
+    data = java_lab(W2, {"id": "debian", "version_id": "14", "name": "Debian 14"})
+    error = only_error(data)
+    assert error.startswith(f"{W2}: ansible_host=Debian 14")
+    assert "debian 12, debian 13" in error

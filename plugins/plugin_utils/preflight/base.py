@@ -74,6 +74,14 @@ VERSION_VARIABLES = {"kafka": "kafka_version", "zookeeper": "zookeeper_version",
 # Variables the rules read, with the value used when neither the inventory nor a role
 # default sets them. The playbook passes each host's value of every one of these.
 VARIABLE_DEFAULTS: dict[str, object] = {
+    # Each product's JDK (platform.java_per_product); None: not known, not checked.
+    "common_java_package": None,
+    "common_java_home": None,
+    "zookeeper_java_home": None,
+    "kafka_java_home": None,
+    "hadoop_java_home": None,
+    "spark_java_home": None,
+    "spark_jobs_java_home": None,
     "kafka_brokers": [],
     "kafka_mode": "zookeeper",
     "kafka_topics": [],

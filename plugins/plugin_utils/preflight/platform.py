@@ -15,7 +15,30 @@ from collections.abc import Iterable
 from .base import ERROR, WARNING, Inventory, Issue, _as_int, _truthy, rule
 
 # OS releases the roles are tested on: {os-release ID: [VERSION_ID, ...]}.
-SUPPORTED_RELEASES = {"debian": ["12"]}
+SUPPORTED_RELEASES = {"debian": ["12", "13"]}
+# The JDKs (feature releases) each Debian release's main archive carries: Debian 13 has
+# no OpenJDK 17 (common_java_packages picks 21 there).
+RELEASE_JDKS = {"12": [17], "13": [21, 25]}
+# The Java feature releases each product runs on here. Upstream documents Hadoop 3.3 on
+# 8 and 11 and Spark 3.5 on 8 to 17; Hadoop on 17 and 21 runs with the launchers'
+# --add-opens (streamstack/launchers.py), and Spark 3.5.0 on 21, on the mixed lab's
+# Debian 13 host (README, "Hosts as users bring them"). Java 23 and later refuse
+# Subject.getSubject, which Hadoop's client and Spark call ("UnsupportedOperationException:
+# getSubject is not supported" on Debian 13's OpenJDK 25); Kafka 3.6 is built and tested
+# up to 21, ZooKeeper 3.8 likewise.
+PRODUCT_JAVA = [
+    # (product, its groups, the variable of its JDK, the feature releases it runs on)
+    ("ZooKeeper 3.8", ["zookeeper"], "zookeeper_java_home", [11, 17, 21]),
+    ("Kafka 3.6", ["kafka", "kafka_controller"], "kafka_java_home", [11, 17, 21]),
+    ("Hadoop 3.3.6", ["hdfs_namenode", "hdfs_datanode", "hdfs_journalnode",
+                      "yarn_resourcemanager", "yarn_nodemanager"], "hadoop_java_home",
+     [11, 17, 21]),
+    # Executors run in YARN containers, on their NodeManager's JDK.
+    ("Spark 3.5 executors", ["yarn_nodemanager"], "hadoop_java_home", [11, 17, 21]),
+    ("Spark 3.5", ["spark_client"], "spark_java_home", [11, 17, 21]),
+    ("the Spark jobs", ["spark_client"], "spark_jobs_java_home", [11, 17, 21]),
+]
+_JDK_PACKAGE = re.compile(r"^openjdk-(\d+)-")
 # Kerberos refuses tickets beyond 300 s of skew (krb5's clockskew); half of it leaves
 # room for the seconds between the hosts' reading and the rules.
 MAX_CLOCK_SKEW_S = 150
@@ -64,6 +87,60 @@ def os_release(inv: Inventory) -> Iterable[Issue]:
                     f"the roles support {supported} (they install Java, Kafka's, Hadoop's and "
                     "Spark's needs from its apt sources)",
                     f"use a {supported} host for {host}, or remove it from the inventory")
+
+
+def _java_of(inv: Inventory, host: str, home: str, brings: dict) -> tuple[int | None, str]:
+    """The feature release the JDK at home has or will have, and where that was read."""
+    found = (brings.get("jdks") or {}).get(home)
+    if isinstance(found, int):
+        return found, f"{home} holds Java {found}"
+    if home == inv.var(host, "common_java_home"):
+        package = str(inv.var(host, "common_java_package") or "")
+        match = _JDK_PACKAGE.match(package)
+        if match:
+            return int(match[1]), f"{home}: Java {match[1]}, from {package} (common role)"
+    return None, f"no JDK at {home}"
+
+
+@rule
+def java_per_product(inv: Inventory) -> Iterable[Issue]:
+    """Each product's JDK exists or will (the common role's package, which the host's
+    Debian release must carry) and is one that product runs on."""
+    for host in inv.names:
+        brings = _brings(inv, host)
+        if not brings or "jdks" not in brings:
+            continue
+        version = str((brings.get("os") or {}).get("version_id"))
+        package = str(inv.var(host, "common_java_package") or "")
+        match = _JDK_PACKAGE.match(package)
+        carried = RELEASE_JDKS.get(version)
+        if match and carried and int(match[1]) not in carried and package not in (
+                brings.get("packages") or []):
+            jdks = ", ".join(f"openjdk-{n}-jdk-headless" for n in carried)
+            yield Issue(host, "common_java_package", package,
+                        f"Debian {version} has no {package} (it carries {jdks})",
+                        f"set common_java_package for {host} to one of {jdks} (or remove it "
+                        "to get the release's default, common_java_packages)")
+            continue
+        groups = set(inv.groups_of(host))
+        for product, product_groups, variable, supported in PRODUCT_JAVA:
+            if not groups.intersection(product_groups):
+                continue
+            home = str(inv.var(host, variable) or "").rstrip("/")
+            if not home:
+                continue
+            feature, what = _java_of(inv, host, home, brings)
+            if feature in supported:
+                continue
+            runs_on = " or ".join(f"Java {n}" for n in supported)
+            installed = ", ".join(f"{path} (Java {n})" for path, n in
+                                  sorted((brings.get("jdks") or {}).items())
+                                  if n in supported) or "none installed"
+            yield Issue(host, variable, home,
+                        f"{what}; {product} runs on {runs_on}",
+                        f"point {variable} for {host} at a JDK of {runs_on} ({installed}), "
+                        "or install one there, or move this host out of "
+                        f"{'/'.join(sorted(groups.intersection(product_groups)))}")
 
 
 @rule
