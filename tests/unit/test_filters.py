@@ -170,3 +170,23 @@ def test_hadoop_nodemanagers_of_reports_the_most_active_entry():
     assert F["hadoop_nodemanagers_of"](nodes, ["hadoop-worker3"]) == {"hadoop-worker3": "RUNNING"}
     # No NodeManager at all: the ResourceManager answers {"nodes": null}.
     assert F["hadoop_nodemanagers_of"]({"nodes": None}, ["hadoop-worker3"]) == {}
+
+
+@pytest.mark.parametrize(("release", "arch", "package", "home"), [
+    ("12", "x86_64", "openjdk-17-jdk-headless", "/usr/lib/jvm/java-17-openjdk-amd64"),
+    ("13", "x86_64", "openjdk-21-jdk-headless", "/usr/lib/jvm/java-21-openjdk-amd64"),
+    ("13", "aarch64", "openjdk-21-jdk-headless", "/usr/lib/jvm/java-21-openjdk-arm64"),
+    # A release the roles do not know: preflight refuses it; the filter stays on 17.
+    ("11", "x86_64", "openjdk-17-jdk-headless", "/usr/lib/jvm/java-17-openjdk-amd64"),
+])
+def test_the_release_s_jdk(release, arch, package, home):
+    facts = {"distribution_major_version": release, "architecture": arch}
+    assert F["release_java_package"](facts) == package
+    assert F["release_java_home"](facts) == home
+
+
+def test_a_jdk_package_the_inventory_names_gives_its_home_on_any_release():
+    facts = {"distribution_major_version": "13", "architecture": "x86_64"}
+    assert F["release_java_home"](facts, "openjdk-25-jdk-headless") == \
+        "/usr/lib/jvm/java-25-openjdk-amd64"
+    assert F["release_java_home"](facts, None) == "/usr/lib/jvm/java-21-openjdk-amd64"

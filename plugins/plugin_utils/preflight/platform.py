@@ -17,7 +17,7 @@ from .base import ERROR, WARNING, Inventory, Issue, _as_int, _truthy, rule
 # OS releases the roles are tested on: {os-release ID: [VERSION_ID, ...]}.
 SUPPORTED_RELEASES = {"debian": ["12", "13"]}
 # The JDKs (feature releases) each Debian release's main archive carries: Debian 13 has
-# no OpenJDK 17 (common_java_packages picks 21 there).
+# no OpenJDK 17 (plugins/filter/java.py picks 21 there).
 RELEASE_JDKS = {"12": [17], "13": [21, 25]}
 # The Java feature releases each product runs on here. Upstream documents Hadoop 3.3 on
 # 8 and 11 and Spark 3.5 on 8 to 17; Hadoop on 17 and 21 runs with the launchers'
@@ -120,7 +120,7 @@ def java_per_product(inv: Inventory) -> Iterable[Issue]:
             yield Issue(host, "common_java_package", package,
                         f"Debian {version} has no {package} (it carries {jdks})",
                         f"set common_java_package for {host} to one of {jdks} (or remove it "
-                        "to get the release's default, common_java_packages)")
+                        "to get the release's default)")
             continue
         groups = set(inv.groups_of(host))
         for product, product_groups, variable, supported in PRODUCT_JAVA:
