@@ -190,3 +190,17 @@ def test_a_jdk_package_the_inventory_names_gives_its_home_on_any_release():
     assert F["release_java_home"](facts, "openjdk-25-jdk-headless") == \
         "/usr/lib/jvm/java-25-openjdk-amd64"
     assert F["release_java_home"](facts, None) == "/usr/lib/jvm/java-21-openjdk-amd64"
+
+
+def _python(major: int, minor: int) -> dict:
+    return {"ansible_facts": {"python": {"version": {"major": major, "minor": minor}}}}
+
+
+def test_nodemanagers_of_another_python_minor_are_kept_off_pyspark():
+    hostvars = {"vm1": _python(3, 11), "vm5": _python(3, 13), "new": {}}
+    driver = _python(3, 11)["ansible_facts"]
+    mismatched = F["spark_python_mismatched"]
+    assert mismatched(["vm1", "vm5", "new"], hostvars, driver) == ["vm5"]
+    # Unknown on either side: nothing is excluded.
+    assert mismatched(["vm1", "vm5"], hostvars, {}) == []
+    assert mismatched([], hostvars, driver) == []
