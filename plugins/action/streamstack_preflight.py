@@ -63,7 +63,7 @@ class ActionModule(ActionBase):
             raw = hostvars.raw_get(host)
             for register, what in (("preflight_listening", "listening ports (ss -ltnpe)"),
                                    ("preflight_resolution", "host name resolution"),
-                                   ("preflight_identities", "ZooKeeper and Kafka ids kept"),
+                                   ("preflight_identities", "ZooKeeper, Kafka and HDFS ids kept"),
                                    ("preflight_brings", "the OS, packages, apt and clock")):
                 found = raw.get(register) or {}
                 if found.get("rc") not in (0, None):

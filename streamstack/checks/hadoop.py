@@ -85,10 +85,10 @@ def hdfs_namenode(lab: Lab):
         version = (lab.got(host, "namenode_version") or {}).get(
             "/var/lib/hadoop/name/current/VERSION", {})
         problems = []
-        if version.get("user") != "hdfs" or not re.search(
-                r"^clusterID=CID-streamstack$", version.get("content", ""), re.M):
+        cluster_id = re.search(r"^clusterID=(CID-\S+)$", version.get("content", ""), re.M)
+        if version.get("user") != "hdfs" or not cluster_id:
             problems.append(f"name/current/VERSION: owner {version.get('user')}, "
-                            "clusterID is not CID-streamstack")
+                            f"clusterID {cluster_id[1] if cluster_id else 'missing'}")
         info, error = _namenode_info(lab, host)
         if error:
             problems.append(error)
@@ -100,7 +100,7 @@ def hdfs_namenode(lab: Lab):
         problems += [f"nothing listens on *:{p}" for p in ports
                      if not _listens(lab, host, p, everywhere=True)]
         yield _result("hdfs.namenode", host, "hdfs-namenode",
-                      "formatted once (clusterID CID-streamstack), safe mode off, UIs on "
+                      "formatted once (a clusterID of its own), safe mode off, UIs on "
                       + " and ".join(f"*:{p}" for p in ports), problems)
 
 

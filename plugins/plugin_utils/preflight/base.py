@@ -99,6 +99,7 @@ VARIABLE_DEFAULTS: dict[str, object] = {
     "hadoop_name_dir": "/var/lib/hadoop/name",
     "hadoop_namesecondary_dir": "/var/lib/hadoop/namesecondary",
     "hadoop_datanode_dir": "/var/lib/hadoop/data",
+    "hadoop_cluster_id": "",
     "hadoop_yarn_local_dir": "/var/lib/hadoop/yarn-local",
     "hadoop_yarn_log_dir": "/var/lib/hadoop/yarn-logs",
     "hadoop_namenode_http_port": 9870,
