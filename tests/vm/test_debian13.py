@@ -54,7 +54,8 @@ def test_its_daemons_run_on_the_release_s_java_21(debian13_host):
     assert len(units) == len(UNITS), f"expected a broker, a DataNode and a NodeManager: {units}"
     for unit in units:
         pid = debian13_host.run(f"systemctl show -p MainPID --value {unit}").stdout.strip()
-        java = debian13_host.run(f"readlink -f /proc/{pid}/exe").stdout.strip()
+        # argv[0]: /proc/<pid>/exe of another user's process needs root.
+        java = debian13_host.run(f"tr '\\0' '\\n' < /proc/{pid}/cmdline | head -1").stdout.strip()
         assert "/java-21-openjdk-" in java, f"{unit} runs {java or 'nothing'}"
 
 
