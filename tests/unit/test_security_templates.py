@@ -138,6 +138,22 @@ def test_secure_zookeeper_quorum_and_client_sasl(secrets):
     assert "-Djava.security.auth.login.config=/etc/zookeeper/jaas.conf" in flags
 
 
+def test_secure_zookeeper_refuses_anonymous_sessions(secrets):
+    cfg = properties(render(inventory(secrets).hostvars["hadoop-master"], "zookeeper",
+                            "zoo.cfg.j2"))
+    assert cfg["enforce.auth.enabled"] == "true" and cfg["enforce.auth.schemes"] == "sasl"
+    # Hadoop HA's ZKFC and ResourceManagers connect without SASL: no enforcement then.
+    inv = role_templates.Inventory(
+        LOCAL, default_roles=("zookeeper", "kafka"), vars_role="kafka", facts=FACTS,
+        extra_vars={"streamstack_security": "kerberos", "streamstack_secrets_dir": str(secrets),
+                    "streamstack_artifacts_manifest": MANIFEST, "streamstack_namenode_ha": True})
+    cfg = properties(render(inv.hostvars["hadoop-master"], "zookeeper", "zoo.cfg.j2"))
+    assert "enforce.auth.enabled" not in cfg and "authProvider.sasl" in cfg
+    plain = properties(render(inventory(secrets, security="none").hostvars["hadoop-master"],
+                              "zookeeper", "zoo.cfg.j2"))
+    assert "enforce.auth.enabled" not in plain
+
+
 def test_broker_env_has_agent_and_jaas(secrets):
     inv = inventory(secrets)
     env = render(broker(inv).with_overlay(kafka_jmx_port=39092), "kafka", "server.env.j2")
