@@ -149,7 +149,8 @@ class Lab:
         return f"{self.namenode_url()}/webhdfs/v1{path}?op={op}{who}"
 
     def resourcemanager_url(self, name: str) -> str:
-        return f"http://{name}:{RESOURCEMANAGER_HTTP}"
+        # The secure profile's YARN web servers speak HTTPS only (yarn.http.policy).
+        return f"{'https' if self.secure else 'http'}://{name}:{RESOURCEMANAGER_HTTP}"
 
     def kafka_client_settings(self) -> dict:
         """kafka-python's settings for this machine's clients: in the secure profile the

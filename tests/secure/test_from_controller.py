@@ -185,13 +185,13 @@ def _web(lab) -> dict[str, tuple[str, str]]:
         "namenode ui": ("GET", f"https://{nn}:9870/dfshealth.html"),
         "secondarynamenode": ("GET", f"https://{nn}:9868/jmx"),
         "datanode": ("GET", f"https://{dn}:9864/jmx"),
-        "resourcemanager ui": ("GET", f"http://{rm}:8088/cluster"),
-        "resourcemanager rest": ("GET", f"http://{rm}:8088/ws/v1/cluster/info"),
-        "yarn app submission": ("POST", f"http://{rm}:8088/ws/v1/cluster/apps/new-application"),
+        "resourcemanager ui": ("GET", f"https://{rm}:8088/cluster"),
+        "resourcemanager rest": ("GET", f"https://{rm}:8088/ws/v1/cluster/info"),
+        "yarn app submission": ("POST", f"https://{rm}:8088/ws/v1/cluster/apps/new-application"),
         "yarn app submission as a claimed user": (
-            "POST", f"http://{rm}:8088/ws/v1/cluster/apps/new-application?user.name=yarn"),
-        "nodemanager": ("GET", f"http://{nm}:8042/ws/v1/node/info"),
-        "jobhistory": ("GET", f"http://{nn}:19888/ws/v1/history/info"),
+            "POST", f"https://{rm}:8088/ws/v1/cluster/apps/new-application?user.name=yarn"),
+        "nodemanager": ("GET", f"https://{nm}:8042/ws/v1/node/info"),
+        "jobhistory": ("GET", f"https://{nn}:19888/ws/v1/history/info"),
     }
 
 

@@ -128,10 +128,10 @@ def _web(lab) -> dict[str, str]:
         "namenode jmx": f"https://{nn}:9870/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo",
         "secondarynamenode": f"https://{nn}:9868/jmx?qry=java.lang:type=Runtime",
         "datanode": f"https://{dn}:9864/jmx?qry=Hadoop:service=DataNode,name=DataNodeInfo",
-        "resourcemanager ui": f"http://{rm}:8088/cluster",
-        "resourcemanager rest": f"http://{rm}:8088/ws/v1/cluster/info",
-        "nodemanager": f"http://{nm}:8042/ws/v1/node/info",
-        "jobhistory": f"http://{nn}:19888/ws/v1/history/info",
+        "resourcemanager ui": f"https://{rm}:8088/cluster",
+        "resourcemanager rest": f"https://{rm}:8088/ws/v1/cluster/info",
+        "nodemanager": f"https://{nm}:8042/ws/v1/node/info",
+        "jobhistory": f"https://{nn}:19888/ws/v1/history/info",
     }
 
 
@@ -156,13 +156,13 @@ def test_http_is_not_served_where_hdfs_moved_to_https(host, lab):
 
 
 def test_yarn_rest_refuses_to_start_an_application_without_ticket(host, lab):
-    url = f"http://{lab['rm']}:8088/ws/v1/cluster/apps/new-application"
+    url = f"https://{lab['rm']}:8088/ws/v1/cluster/apps/new-application"
     status, _ = http(host, url, None, method="POST")
     assert status == 401
 
 
 def test_yarn_rest_gives_the_lab_user_an_application_id(host, lab, ccache):
-    url = f"http://{lab['rm']}:8088/ws/v1/cluster/apps/new-application"
+    url = f"https://{lab['rm']}:8088/ws/v1/cluster/apps/new-application"
     status, body = http(host, url, ccache, method="POST")
     assert status == 200, body[:300]
     assert json.loads(body)["application-id"].startswith("application_")

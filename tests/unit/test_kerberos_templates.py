@@ -140,6 +140,25 @@ def test_yarn_and_jobhistory_principals():
     assert mapred["mapreduce.jobhistory.keytab"] == "/etc/security/keytabs/mapred.service.keytab"
 
 
+def test_yarn_and_jobhistory_web_servers_https_only():
+    yarn = site(hadoop("hadoop-master", SECURE), "yarn-site.xml")
+    assert yarn["yarn.http.policy"] == "HTTPS_ONLY"
+    assert (yarn["yarn.resourcemanager.webapp.https.address"]
+            == "${yarn.resourcemanager.hostname}:8088")
+    assert yarn["yarn.nodemanager.webapp.https.address"] == "0.0.0.0:8042"
+    assert yarn["yarn.log.server.url"].startswith("https://")
+    mapred = site(hadoop("hadoop-master", SECURE), "mapred-site.xml")
+    assert mapred["mapreduce.jobhistory.http.policy"] == "HTTPS_ONLY"
+    assert mapred["mapreduce.jobhistory.webapp.https.address"].endswith(":19888")
+    hdfs = site(hadoop("hadoop-master", SECURE), "hdfs-site.xml")
+    assert hdfs["dfs.encrypt.data.transfer"] == "false"
+    core = site(hadoop("hadoop-master", SECURE), "core-site.xml")
+    assert core["hadoop.rpc.protection"] == "authentication"
+    hdfs = site(hadoop("hadoop-master", {**SECURE, "hadoop_dfs_encrypt_data_transfer": True}),
+                "hdfs-site.xml")
+    assert hdfs["dfs.encrypt.data.transfer"] == "true"
+
+
 def test_policy_restricts_daemon_protocols_to_their_users():
     props = site(hadoop("hadoop-master", SECURE), "hadoop-policy.xml")
     assert props["security.datanode.protocol.acl"] == "hdfs"
