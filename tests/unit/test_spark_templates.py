@@ -279,3 +279,16 @@ def test_every_default_is_declared_in_argument_specs(role):
     specs = load(ROLES / role / "meta/argument_specs.yml",
                  optional=True)["argument_specs"]["main"]["options"]
     assert set(defaults) <= set(specs), set(defaults) - set(specs)
+
+
+def test_spark_defaults_secure_profile_authenticates_encrypts_and_acls():
+    conf = spark_defaults(render(Vars("spark", extra={"streamstack_security": "kerberos"}),
+                                 "spark-defaults.conf.j2"))
+    assert conf["spark.authenticate"] == "true"
+    assert conf["spark.network.crypto.enabled"] == "true"
+    assert conf["spark.acls.enable"] == "true"
+    assert conf["spark.admin.acls"] == "root"
+    # On YARN each application gets its own secret: none is written here.
+    assert "spark.authenticate.secret" not in conf and "spark.ui.view.acls" not in conf
+    plain = spark_defaults(render(Vars("spark"), "spark-defaults.conf.j2"))
+    assert not any(key in plain for key in ("spark.authenticate", "spark.acls.enable"))
