@@ -58,8 +58,9 @@ unit: deps ## Unit tests: templates, validation, runner, CLI, the jobs on a loca
 infra: deps ## testinfra against the running lab (or INVENTORY=...)
 	$(PYTEST) tests/infra --hosts=ansible://all --ansible-inventory=$(INVENTORY)
 
-e2e: deps ## The handout, end to end, against the running lab
+e2e: deps ## The handout, end to end, against the running lab; then a --check run
 	$(PYTEST) tests/e2e -m "not slow" --ansible-inventory=$(INVENTORY) --hosts=ansible://spark_client
+	$(PYTEST) tests/vm/test_check_mode.py --ansible-inventory=$(INVENTORY)
 
 e2e-slow: deps ## The e2e tests that take minutes of converges each (a lost restart)
 	$(PYTEST) tests/e2e -m slow --ansible-inventory=$(INVENTORY) --hosts=ansible://spark_client
