@@ -37,7 +37,7 @@ collection: deps ## The streamstack.lab collection tarball, in .cache/build/
 
 lint: deps ## ruff, ansible-lint (production profile), shellcheck, role docs, ansible-test sanity
 	$(BIN)/ruff check .
-	rm -rf .cache/launchers && mkdir -p .cache && $(BIN)/python -m streamstack.launchers .cache/launchers \
+	rm -rf .cache/launchers && mkdir -p .cache && $(BIN)/python -m streamstack.plugins.plugin_utils.launchers .cache/launchers \
 	  > .cache/launchers.list
 	shellcheck -x $$(cat .cache/launchers.list) scripts/* .ci/run
 	$(BIN)/ansible-lint -q --offline --profile production
