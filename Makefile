@@ -8,6 +8,7 @@ INVENTORY ?= inventories/local
 PYTEST = scripts/pytest-strict
 
 .PHONY: help deps up down status collection lint unit infra e2e e2e-slow molecule test test-all \
+        test-collection \
         test-reliability test-metrics bench docs clean
 
 help:
@@ -69,7 +70,14 @@ molecule: deps ## molecule/default: full stack in fresh containers, idempotence,
 
 test: lint unit infra e2e molecule ## What CI runs after `make up`
 
-test-all: test e2e-slow ## Also the slow e2e tests, the one-host, KRaft, secure-profile and mixed Debian 12/13 scenarios
+# A lab for the consumer project to converge: its inventory directory, e.g. the one
+# `streamstack lab up --ssh --hosts 1 --no-publish --prefix cs-` writes under .cache/.
+CONSUMER_INVENTORY ?=
+test-collection: deps ## A project outside the checkout installs the tarball and converges a lab (CONSUMER_INVENTORY=...)
+	STREAMSTACK_CONSUMER_INVENTORY=$(CONSUMER_INVENTORY) $(PYTEST) -rP tests/collection \
+	  --basetemp=$${TMPDIR:-/tmp}/streamstack-test-collection
+
+test-all: test e2e-slow test-collection ## Also the slow e2e tests, the consumer project, the one-host, KRaft, secure-profile and mixed Debian 12/13 scenarios
 	$(BIN)/molecule test -s single
 	$(BIN)/molecule test -s kraft
 	$(BIN)/molecule test -s secure
