@@ -8,6 +8,7 @@ INVENTORY ?= inventories/local
 PYTEST = scripts/pytest-strict
 
 .PHONY: help deps up down status collection lint unit infra e2e e2e-slow molecule test test-all \
+        test-collection \
         test-reliability test-metrics bench docs clean
 
 help:
@@ -37,7 +38,7 @@ collection: deps ## The streamstack.lab collection tarball, in .cache/build/
 
 lint: deps ## ruff, ansible-lint (production profile), shellcheck, role docs, ansible-test sanity
 	$(BIN)/ruff check .
-	rm -rf .cache/launchers && mkdir -p .cache && $(BIN)/python -m streamstack.launchers .cache/launchers \
+	rm -rf .cache/launchers && mkdir -p .cache && $(BIN)/python -m streamstack.plugins.plugin_utils.launchers .cache/launchers \
 	  > .cache/launchers.list
 	shellcheck -x $$(cat .cache/launchers.list) scripts/* .ci/run
 	$(BIN)/ansible-lint -q --offline --profile production
@@ -70,7 +71,14 @@ molecule: deps ## molecule/default: full stack in fresh containers, idempotence,
 
 test: lint unit infra e2e molecule ## What CI runs after `make up`
 
-test-all: test e2e-slow ## Also the slow e2e tests, the one-host, KRaft, secure-profile and mixed Debian 12/13 scenarios
+# A lab for the consumer project to converge: its inventory directory, e.g. the one
+# `streamstack lab up --ssh --hosts 1 --no-publish --prefix cs-` writes under .cache/.
+CONSUMER_INVENTORY ?=
+test-collection: deps ## A project outside the checkout installs the tarball and converges a lab (CONSUMER_INVENTORY=...)
+	STREAMSTACK_CONSUMER_INVENTORY=$(CONSUMER_INVENTORY) $(PYTEST) -rP tests/collection \
+	  --basetemp=$${TMPDIR:-/tmp}/streamstack-test-collection
+
+test-all: test e2e-slow test-collection ## Also the slow e2e tests, the consumer project, the one-host, KRaft, secure-profile and mixed Debian 12/13 scenarios
 	$(BIN)/molecule test -s single
 	$(BIN)/molecule test -s kraft
 	$(BIN)/molecule test -s secure

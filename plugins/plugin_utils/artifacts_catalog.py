@@ -1,7 +1,7 @@
 """What streamstack installs: products, versions, Maven coordinates, archives.
 
-This table is the single place where versions are pinned. ``streamstack.artifacts``
-resolves it into tarballs, ``streamstack.launchers`` renders the ``bin/`` scripts.
+This table is the single place where versions are pinned. ``artifacts`` (the package
+beside this file) resolves it into tarballs, ``launchers`` renders the ``bin/`` scripts.
 
 No repository URL or registry host appears here on purpose: Maven resolves through the
 machine's own settings (``~/.m2/settings.xml``), pip through its own configuration, and
@@ -306,7 +306,7 @@ SPARK = Product(
     ),
     archive_jars=(("jars/*.jar", "jars"),),
     archive_maven=("kafka-connector",),
-    # wrappers that set SPARK_HOME (see streamstack.launchers.spark_wrapper)
+    # wrappers that set SPARK_HOME (see launchers.spark_wrapper)
     commands=("streamstack-bin/spark-submit", "streamstack-bin/spark-shell",
               "streamstack-bin/pyspark", "streamstack-bin/spark-class",
               "streamstack-bin/spark-sql"),

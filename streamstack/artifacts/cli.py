@@ -7,10 +7,9 @@ import json
 import sys
 from pathlib import Path
 
+from streamstack.plugins.plugin_utils.artifacts.common import ArtifactError, default_cache_dir
+from streamstack.plugins.plugin_utils.artifacts.fetching import fetch, load_manifest
 from streamstack.plugins.plugin_utils.artifacts_catalog import PRODUCTS
-
-from .common import ArtifactError, default_cache_dir
-from .fetching import fetch, load_manifest
 
 # ------------------------------------------------------------------ CLI
 

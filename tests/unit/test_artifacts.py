@@ -17,7 +17,7 @@ import pytest
 from streamstack import artifacts
 from streamstack.artifacts import ArtifactError, RealResolver, fetch, fetching, pack_tree
 from streamstack.artifacts import cli as artifacts_cli
-from streamstack.artifacts.pack import _already_shipped
+from streamstack.plugins.plugin_utils.artifacts.pack import _already_shipped
 from streamstack.plugins.plugin_utils.artifacts_catalog import (
     PRODUCTS,
     Archive,

@@ -36,13 +36,17 @@ def test_the_tarball_carries_roles_plugins_playbooks_and_metadata(members):
               "playbooks/site.yml", "playbooks/group_vars/all/streamstack.yml"}
     wanted |= _tracked("roles/**/*") | _tracked("plugins/**/*.py") | _tracked("jobs/*.py")
     wanted |= _tracked("plugins/plugin_utils/layouts/*.yml") | _tracked("playbooks/*.yml")
+    # The artifacts fetch (plugins/plugin_utils/artifacts) packs these scripts.
+    wanted |= _tracked("templates/launchers/**/*")
     assert not wanted - members, f"missing from the tarball: {sorted(wanted - members)}"
 
 
 def test_the_tarball_leaves_the_runner_and_the_repository_tooling_out(members):
     tops = {name.split("/")[0] for name in members}
     assert tops <= {"MANIFEST.json", "FILES.json", "README.md", "CHANGELOG.md", "meta", "roles",
-                    "plugins", "playbooks", "jobs", "tests"}, tops
+                    "plugins", "playbooks", "jobs", "templates", "tests"}, tops
+    assert {name.split("/")[1] for name in members if name.startswith("templates/")} \
+        <= {"launchers"}, "templates/ ships the launchers only"
     tests = {name for name in members if name.startswith("tests/")}
     assert all(name == "tests" or name.startswith("tests/sanity") for name in tests), tests
     assert not [name for name in members if "__pycache__" in name or name.endswith(".pyc")]

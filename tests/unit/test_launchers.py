@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from streamstack import launchers
+from streamstack.plugins.plugin_utils import launchers
 
 # kafka 3.6.1 bin/*.sh -> main class, read from the upstream scripts at tag 3.6.1.
 UPSTREAM_KAFKA = {

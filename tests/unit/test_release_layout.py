@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from streamstack import launchers
-from streamstack.plugins.plugin_utils import release_layout
+from streamstack.plugins.plugin_utils import launchers, release_layout
 from streamstack.plugins.plugin_utils.artifacts_catalog import HADOOP, PRODUCTS
 
 README = Path(__file__).resolve().parents[2] / "README.md"

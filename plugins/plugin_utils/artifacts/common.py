@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from streamstack.plugins.plugin_utils.artifacts_catalog import MavenSet, Product
+from ..artifacts_catalog import MavenSet, Product
 
 # Bump when the staging/packing code changes the produced trees: every product repacks.
 STAGING_VERSION = 3
@@ -27,7 +27,8 @@ class ArtifactError(RuntimeError):
 
 
 def project_root() -> Path:
-    return Path(__file__).resolve().parent.parent.parent
+    """The checkout (or the installed collection's directory): plugins/plugin_utils/artifacts/.."""
+    return Path(__file__).resolve().parents[3]
 
 
 def default_cache_dir() -> Path:

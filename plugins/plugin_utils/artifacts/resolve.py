@@ -10,12 +10,13 @@ import subprocess
 import sys
 import tempfile
 import urllib.parse
-import urllib.request
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from streamstack.plugins.plugin_utils.artifacts_catalog import MavenSet, Product
+from ansible.module_utils.urls import ConnectionError as UrlConnectionError
+from ansible.module_utils.urls import open_url
 
+from ..artifacts_catalog import MavenSet, Product
 from .common import DEPENDENCY_PLUGIN, ArtifactError, Group, Progress
 
 # ------------------------------------------------------------------ real resolver
@@ -97,7 +98,7 @@ def _mvn_failure(product: Product, mset: MavenSet, out: str, offline: bool) -> A
 
 
 class RealResolver:
-    """Maven via ``mvn``, the pyspark sdist via ``pip``, archives via urllib or a dir."""
+    """Maven via ``mvn``, the pyspark sdist via ``pip``, archives via open_url or a dir."""
 
     def __init__(self, mirror: str | None = None, mvn: str = "mvn",
                  python: str = sys.executable) -> None:
@@ -108,7 +109,8 @@ class RealResolver:
     def resolve(self, product: Product, group: Group, dest: Path, *, offline: bool,
                 progress: Progress) -> None:
         if group.kind == "maven":
-            assert group.maven is not None
+            if group.maven is None:
+                raise ArtifactError(f"{product.name}: no maven entry in the catalog")
             self._maven(product, group.maven, dest, offline=offline, progress=progress)
         elif group.kind == "pip":
             self._pip(product, dest, offline=offline, progress=progress)
@@ -137,7 +139,7 @@ class RealResolver:
             progress(f"  {product.dirname}: mvn resolving {mset.name} "
                      f"({', '.join(d.coordinate for d in mset.deps[:3])}"
                      f"{', ...' if len(mset.deps) > 3 else ''})")
-            proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
+            proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, check=False)
             if proc.returncode != 0:
                 raise _mvn_failure(product, mset, proc.stdout + proc.stderr, offline)
         # keep the jars only (the repository layout also copies _remote.repositories ...)
@@ -147,7 +149,8 @@ class RealResolver:
 
     def _pip(self, product: Product, dest: Path, *, offline: bool,
              progress: Progress) -> None:
-        assert product.pip is not None
+        if product.pip is None:
+            raise ArtifactError(f"{product.name}: no pip entry in the catalog")
         if offline:
             raise ArtifactError(
                 f"{product.dirname}: offline, and {product.pip.filename} is not in the "
@@ -160,14 +163,15 @@ class RealResolver:
                      "(source distribution, ~317 MB)")
             cmd = [self.python, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
                    "--require-hashes", "--progress-bar", "off", "-d", str(dest), "-r", str(req)]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if proc.returncode != 0:
                 raise ArtifactError(f"{product.dirname}: pip download failed:\n"
                                     + "\n".join((proc.stdout + proc.stderr).splitlines()[-10:]))
 
     def _archive(self, product: Product, dest: Path, *, offline: bool,
                  progress: Progress) -> None:
-        assert product.archive is not None
+        if product.archive is None:
+            raise ArtifactError(f"{product.name}: no archive entry in the catalog")
         arc = product.archive
         if not self.mirror:
             raise ArtifactError(
@@ -191,7 +195,7 @@ class RealResolver:
         url = self.mirror.rstrip("/") + "/" + arc.path
         progress(f"  {product.dirname}: downloading {url}")
         try:
-            with urllib.request.urlopen(url, timeout=60) as resp, target.open("wb") as out:
+            with open_url(url, timeout=60) as resp, target.open("wb") as out:
                 shutil.copyfileobj(resp, out, 1 << 20)
-        except OSError as exc:
+        except (OSError, UrlConnectionError) as exc:
             raise ArtifactError(f"{product.dirname}: download of {url} failed: {exc}") from exc

@@ -8,7 +8,7 @@ upstream release's script runs, so ``kafka-topics.sh`` here does what
 through symlinks (``readlink -f``), so a link in /usr/local/bin works.
 
 ``render(product_name)`` returns ``{relative path: (text, mode)}`` for a product tree;
-``python -m streamstack.launchers DIR`` writes every product's files below DIR.
+``python -m streamstack.plugins.plugin_utils.launchers DIR`` writes every product's files below DIR.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ import jinja2
 EXEC = 0o755
 DATA = 0o644
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "launchers"
+# templates/ of the checkout, or of the installed collection (plugins/plugin_utils/..).
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "launchers"
 _ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                           undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                           trim_blocks=True, lstrip_blocks=True, autoescape=False)
@@ -279,7 +280,6 @@ def java17_opens() -> str:
     return " ".join(f"--add-opens={m}=ALL-UNNAMED" for m in JAVA17_ADD_OPENS)
 
 
-
 def hadoop_script(tool: str) -> str:
     cmds = HADOOP_COMMANDS[tool]
     return _render("hadoop/bin/hadoop-command.j2", tool=tool, commands=cmds,
@@ -374,6 +374,7 @@ def write_all(root: Path) -> list[Path]:
     return scripts
 
 
-if __name__ == "__main__":  # python -m streamstack.launchers DIR: print the scripts
+# python -m streamstack.plugins.plugin_utils.launchers DIR: print the scripts
+if __name__ == "__main__":
     for script in write_all(Path(sys.argv[1])):
         print(script)

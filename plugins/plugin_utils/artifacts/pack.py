@@ -15,9 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 
-from streamstack import launchers
-from streamstack.plugins.plugin_utils.artifacts_catalog import MavenSet, Product
-
+from .. import launchers
+from ..artifacts_catalog import MavenSet, Product
 from .common import PACK_MTIME, STAGING_VERSION, ArtifactError, groups_for
 
 # ------------------------------------------------------------------ packing
@@ -169,7 +168,8 @@ def _extract_to(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path, mod
     """One archive member written to target with a fixed mode (not the archive's owner)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     src = tar.extractfile(member)
-    assert src is not None
+    if src is None:
+        raise ArtifactError(f"{member.name}: not a regular file")
     with src, target.open("wb") as out:
         shutil.copyfileobj(src, out, 1 << 20)
     target.chmod(mode)
@@ -206,7 +206,8 @@ def stage_product(product: Product, source: str, inputs: Path, stage: Path) -> d
     stage.mkdir(parents=True, exist_ok=True)
     if product.name == "spark":
         if source == "maven":
-            assert product.pip is not None
+            if product.pip is None:
+                raise ArtifactError(f"{product.name}: no pip entry in the catalog")
             sdist = inputs / "pip" / product.pip.filename
             top = f"pyspark-{product.version}/"
             _extract_members(
@@ -217,7 +218,8 @@ def stage_product(product: Product, source: str, inputs: Path, stage: Path) -> d
                 stage, skip=lambda rel: rel.endswith(".cmd") or "__pycache__" in rel)
             origin = f"the {product.pip.requirement} source distribution"
         else:
-            assert product.archive is not None
+            if product.archive is None:
+                raise ArtifactError(f"{product.name}: no archive entry in the catalog")
             tar_path = inputs / "archive" / product.archive.filename
             top = _archive_top(tar_path) + "/"
             _extract_members(
@@ -237,7 +239,8 @@ def stage_product(product: Product, source: str, inputs: Path, stage: Path) -> d
         return notes
 
     if source == "archive":
-        assert product.archive is not None
+        if product.archive is None:
+            raise ArtifactError(f"{product.name}: no archive entry in the catalog")
         _stage_archive_jars(product, inputs / "archive" / product.archive.filename, stage)
     stitched = {p.name for p in (stage / product.stitch).rglob("*.jar")} \
         if product.stitch else None

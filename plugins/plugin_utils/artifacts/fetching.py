@@ -12,8 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from streamstack.plugins.plugin_utils.artifacts_catalog import PRODUCTS, Product
-
+from ..artifacts_catalog import PRODUCTS, Product
 from .common import (
     MANIFEST_FORMAT,
     ArtifactError,
@@ -126,7 +125,8 @@ def _group_pinned_ok(product: Product, group: Group, group_dir: Path,
 
 
 def pinned_sha512(product: Product, overrides: dict[str, str]) -> str:
-    assert product.archive is not None
+    if product.archive is None:
+        raise ArtifactError(f"{product.name}: no archive entry in the catalog")
     value = overrides.get(product.name) or overrides.get(product.archive.filename) \
         or product.archive.sha512
     if not value:
@@ -186,7 +186,7 @@ def _ensure_group(product: Product, group: Group, inputs: Path, recorded: dict[s
     tmp = Path(tempfile.mkdtemp(prefix=f".{group.key.replace('/', '-')}-", dir=inputs))
     try:
         resolver.resolve(product, group, tmp, offline=offline, progress=progress)
-        fresh = {k: p for k, p in _files_under(tmp).items()}
+        fresh = _files_under(tmp)
         if not fresh:
             raise ArtifactError(f"{product.dirname}: resolving {group.key} produced no files")
         result = {}
