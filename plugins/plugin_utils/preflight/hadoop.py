@@ -56,11 +56,11 @@ def hdfs_cluster_identity(inv: Inventory) -> Iterable[Issue]:
                         "the NameNodes hold metadata of different HDFS clusters",
                         "keep in hdfs_namenode only the NameNodes of this cluster")
         return
-    namespace = next(iter(formatted.values()), None)
+    namespace = [*formatted.values(), None][0]
     missing = [host for host in namenodes if host not in formatted]
     wanted = str(inv.cluster_var("hadoop_cluster_id") or "")
     if namespace and wanted and wanted != namespace:
-        yield Issue(next(iter(formatted)), "hadoop_cluster_id", wanted,
+        yield Issue(list(formatted)[0], "hadoop_cluster_id", wanted,
                     f"the NameNode was formatted as {namespace}, and is never formatted again",
                     f"remove hadoop_cluster_id, or set it to {namespace}", level=WARNING)
     for host in inv.group("hdfs_datanode"):
