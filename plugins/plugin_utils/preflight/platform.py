@@ -24,8 +24,9 @@ RELEASE_JDKS = {"12": [17], "13": [21, 25]}
 # --add-opens (streamstack/launchers.py), and Spark 3.5.0 on 21, on the mixed lab's
 # Debian 13 host (README, "Hosts as users bring them"). Java 23 and later refuse
 # Subject.getSubject, which Hadoop's client and Spark call ("UnsupportedOperationException:
-# getSubject is not supported" on Debian 13's OpenJDK 25); Kafka 3.6 is built and tested
-# up to 21, ZooKeeper 3.8 likewise.
+# getSubject is not supported" on Debian 13's OpenJDK 25). Kafka 3.6 on 21 is the mixed
+# lab's Debian 13 broker; ZooKeeper 3.8 on 21 was tried standalone there (a znode created
+# and read); 25 is left out for both as untried with their SASL logins.
 PRODUCT_JAVA = [
     # (product, its groups, the variable of its JDK, the feature releases it runs on)
     ("ZooKeeper 3.8", ["zookeeper"], "zookeeper_java_home", [11, 17, 21]),
